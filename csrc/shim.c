@@ -1,0 +1,973 @@
+/* pyrunc shim: see shim.h.  Everything below pyrunc_spawn() runs in the
+ * child, after clone and before execve: system calls only, no allocation,
+ * no stdio, nothing that is not async-signal-safe. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <linux/capability.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+
+#include "shim.h"
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_RAISE 2
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+
+/* Detail codes sent in msg.arg with an error, beyond errno. */
+#define DETAIL_NOT_PROCFS 1
+#define DETAIL_NOT_DEVNULL 2
+#define DETAIL_HOOK_STATUS 3   /* err = 0, pid = wait status */
+
+struct clone_args_v2 {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal;
+    uint64_t stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
+struct child {
+    struct pyrunc_plan *plan;
+    int rootfd;                 /* O_PATH fd of the rootfs, or -1 */
+    int devnull;                /* the host's /dev/null, verified 1:3 */
+    size_t payload_len;
+    char exe[PATH_MAX];         /* the executable PYRUNC_OP_LOOKUP found */
+};
+
+static long clone3_raw(struct clone_args_v2 *args)
+{
+    return syscall(SYS_clone3, args, sizeof(*args));
+}
+
+/* Fork-like clone: returns 0 in the child, the pid in the parent, -errno. */
+static long clone_fork(uint64_t flags, int *pidfd, int cgroup_fd)
+{
+    struct clone_args_v2 args;
+    long pid;
+
+    memset(&args, 0, sizeof(args));
+    args.flags = flags;
+    args.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
+    if (pidfd) {
+        args.flags |= CLONE_PIDFD;
+        args.pidfd = (uint64_t)(uintptr_t)pidfd;
+    }
+    if (cgroup_fd >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = (uint64_t)cgroup_fd;
+    }
+    pid = clone3_raw(&args);
+    if (pid < 0 && errno == ENOSYS && cgroup_fd < 0) {
+        /* Kernels before 5.3: the legacy call, without a pidfd. */
+        if (pidfd)
+            *pidfd = -1;
+        pid = syscall(SYS_clone, (unsigned long)(flags & ~(uint64_t)CLONE_PIDFD) |
+                      (unsigned long)args.exit_signal, NULL, NULL, NULL, NULL);
+    }
+    return pid < 0 ? -errno : pid;
+}
+
+static void send_msg(struct child *c, int type, int op, int err, int pid, long long arg)
+{
+    struct pyrunc_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = type;
+    m.op = op;
+    m.err = err;
+    m.pid = pid;
+    m.arg = arg;
+    while (send(c->plan->sync_fd, &m, sizeof(m), MSG_NOSIGNAL) < 0 && errno == EINTR)
+        ;
+}
+
+static void __attribute__((noreturn)) fail(struct child *c, int op, int err, long long detail, int pid)
+{
+    send_msg(c, PYRUNC_MSG_ERROR, op, err, pid, detail);
+    _exit(1);
+}
+
+/* "/proc/self/fd/N" without snprintf (not async-signal-safe). */
+static const char *fdpath(char *buf, int fd)
+{
+    static const char prefix[] = "/proc/self/fd/";
+    char digits[16];
+    int n = 0;
+    size_t p = sizeof(prefix) - 1;
+
+    memcpy(buf, prefix, p);
+    do {
+        digits[n++] = (char)('0' + fd % 10);
+        fd /= 10;
+    } while (fd > 0);
+    while (n > 0)
+        buf[p++] = digits[--n];
+    buf[p] = '\0';
+    return buf;
+}
+
+/* Open a path inside the rootfs: symlinks and ".." never leave it
+ * (CVE-2021-30465 class). */
+static int open_in_root(struct child *c, const char *path, int oflags)
+{
+    struct open_how how;
+    int fd;
+
+    while (*path == '/')
+        path++;
+    if (*path == '\0')
+        path = ".";
+    memset(&how, 0, sizeof(how));
+    how.flags = (uint64_t)(oflags | O_CLOEXEC);
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    do {
+        fd = (int)syscall(SYS_openat2, c->rootfd, path, &how, sizeof(how));
+    } while (fd < 0 && (errno == EAGAIN || errno == EINTR));
+    return fd < 0 ? -errno : fd;
+}
+
+/* Split "a/b/c" into its parent "a/b" (in buf) and last component. */
+static const char *split_last(const char *path, char *buf, size_t size)
+{
+    size_t len = strlen(path);
+    const char *slash;
+
+    if (len >= size)
+        return NULL;
+    memcpy(buf, path, len + 1);
+    while (len > 1 && buf[len - 1] == '/')
+        buf[--len] = '\0';
+    slash = strrchr(buf, '/');
+    if (!slash) {
+        memmove(buf + 2, buf, len + 1);
+        buf[0] = '.';
+        buf[1] = '\0';
+        return buf + 2;
+    }
+    buf[slash - buf] = '\0';
+    if (buf[0] == '\0') {
+        /* parent is "/": keep "/" and return the name after it */
+        memmove(buf + 2, slash + 1, strlen(slash + 1) + 1);
+        buf[0] = '/';
+        buf[1] = '\0';
+        return buf + 2;
+    }
+    return slash + 1;
+}
+
+/* mkdir -p inside the rootfs; returns an O_PATH fd of the directory. */
+static int mkdir_in_root(struct child *c, const char *path, mode_t mode)
+{
+    char buf[PATH_MAX];
+    size_t len = strlen(path), i;
+    int fd;
+
+    if (len >= sizeof(buf))
+        return -ENAMETOOLONG;
+    fd = open_in_root(c, path, O_PATH | O_DIRECTORY);
+    if (fd != -ENOENT)
+        return fd;
+    memcpy(buf, path, len + 1);
+    for (i = 1; i <= len; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        if (buf[i - 1] == '/')
+            continue;
+        buf[i] = '\0';
+        fd = open_in_root(c, buf, O_PATH | O_DIRECTORY);
+        if (fd == -ENOENT) {
+            char pbuf[PATH_MAX];
+            const char *name = split_last(buf, pbuf, sizeof(pbuf));
+            int parent;
+            if (!name)
+                return -ENAMETOOLONG;
+            parent = open_in_root(c, pbuf, O_PATH | O_DIRECTORY);
+            if (parent < 0)
+                return parent;
+            if (mkdirat(parent, name, mode) < 0 && errno != EEXIST) {
+                int err = -errno;
+                close(parent);
+                return err;
+            }
+            close(parent);
+            fd = open_in_root(c, buf, O_PATH | O_DIRECTORY);
+        }
+        if (fd < 0)
+            return fd;
+        if (i < len) {
+            close(fd);
+            buf[i] = '/';
+        } else {
+            return fd;
+        }
+    }
+    return -EINVAL;
+}
+
+/* Create the file at a root path if missing (a bind target for a file). */
+static int mkfile_in_root(struct child *c, const char *path)
+{
+    char pbuf[PATH_MAX];
+    const char *name;
+    int parent, fd;
+
+    fd = open_in_root(c, path, O_PATH);
+    if (fd != -ENOENT)
+        return fd;
+    name = split_last(path, pbuf, sizeof(pbuf));
+    if (!name)
+        return -ENAMETOOLONG;
+    parent = mkdir_in_root(c, pbuf, 0755);
+    if (parent < 0)
+        return parent;
+    fd = openat(parent, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 && errno != EEXIST) {
+        int err = -errno;
+        close(parent);
+        return err;
+    }
+    if (fd >= 0)
+        close(fd);
+    close(parent);
+    return open_in_root(c, path, O_PATH);
+}
+
+/* The flags a remount must keep: those locked by a user namespace and the
+ * ones we were not asked to change. */
+static unsigned long mount_flags_of(int fd)
+{
+    struct statfs st;
+    unsigned long f = 0;
+
+    if (fstatfs(fd, &st) < 0)
+        return 0;
+    if (st.f_flags & ST_NOSUID) f |= MS_NOSUID;
+    if (st.f_flags & ST_NODEV) f |= MS_NODEV;
+    if (st.f_flags & ST_NOEXEC) f |= MS_NOEXEC;
+    if (st.f_flags & ST_NOATIME) f |= MS_NOATIME;
+    if (st.f_flags & ST_NODIRATIME) f |= MS_NODIRATIME;
+    if (st.f_flags & ST_RELATIME) f |= MS_RELATIME;
+    if (st.f_flags & ST_RDONLY) f |= MS_RDONLY;
+    return f;
+}
+
+static int remount_bind(struct child *c, const char *path, unsigned long flags)
+{
+    char p[64];
+    int fd = open_in_root(c, path, O_PATH), r = 0;
+
+    if (fd < 0)
+        return fd;
+    if (mount(NULL, fdpath(p, fd), NULL, MS_REMOUNT | MS_BIND | flags, NULL) < 0) {
+        /* Flags locked by a user namespace must be repeated. */
+        unsigned long locked = mount_flags_of(fd) & ~(unsigned long)MS_RDONLY;
+        if (errno != EPERM ||
+            mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | flags | locked, NULL) < 0)
+            r = -errno;
+    }
+    close(fd);
+    return r;
+}
+
+static int set_propagation(struct child *c, const char *path, unsigned long flags)
+{
+    char p[64];
+    int fd = open_in_root(c, path, O_PATH), r = 0;
+
+    if (fd < 0)
+        return fd;
+    if (mount(NULL, fdpath(p, fd), NULL, flags, NULL) < 0)
+        r = -errno;
+    close(fd);
+    return r;
+}
+
+static int op_mount(struct child *c, struct pyrunc_op *op)
+{
+    char p[64];
+    int fd, r = 0;
+
+    if (op->a == 3) {
+        /* a bind mount: the target takes the kind of the source */
+        struct stat st;
+        if (stat(op->s1, &st) < 0)
+            return -errno;
+        fd = S_ISDIR(st.st_mode) ? mkdir_in_root(c, op->s2, 0755) : mkfile_in_root(c, op->s2);
+    } else if (op->a == 1)
+        fd = mkdir_in_root(c, op->s2, 0755);
+    else if (op->a == 2)
+        fd = mkfile_in_root(c, op->s2);
+    else
+        fd = open_in_root(c, op->s2, O_PATH);
+    if (fd < 0)
+        return fd;
+    if (op->flags & MS_BIND) {
+        if (mount(op->s1, fdpath(p, fd), NULL, op->flags & (MS_BIND | MS_REC), NULL) < 0)
+            r = -errno;
+        close(fd);
+        if (r == 0 && op->b)
+            r = remount_bind(c, op->s2, (unsigned long)op->b);
+    } else {
+        if (mount(op->s1, fdpath(p, fd), op->s3, op->flags, op->s4) < 0)
+            r = -errno;
+        close(fd);
+    }
+    if (r == 0 && op->c)
+        r = set_propagation(c, op->s2, (unsigned long)op->c);
+    return r;
+}
+
+static int op_mknod(struct child *c, struct pyrunc_op *op)
+{
+    char pbuf[PATH_MAX];
+    const char *name = split_last(op->s1, pbuf, sizeof(pbuf));
+    int parent, r = 0;
+
+    if (!name)
+        return -ENAMETOOLONG;
+    parent = mkdir_in_root(c, pbuf, 0755);
+    if (parent < 0)
+        return parent;
+    /* O_PATH fds cannot be used with mknodat: reopen the directory. */
+    {
+        char p[64];
+        int dir = open(fdpath(p, parent), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        close(parent);
+        if (dir < 0)
+            return -errno;
+        parent = dir;
+    }
+    if (mknodat(parent, name, (mode_t)op->a, (dev_t)op->b) < 0) {
+        if (errno != EEXIST)
+            r = -errno;
+    } else if (fchownat(parent, name, (uid_t)op->c, (gid_t)op->d, AT_SYMLINK_NOFOLLOW) < 0) {
+        r = -errno;
+    }
+    close(parent);
+    return r;
+}
+
+static int op_bind_dev(struct child *c, struct pyrunc_op *op)
+{
+    char p[64];
+    int fd = mkfile_in_root(c, op->s2), r = 0;
+
+    if (fd < 0)
+        return fd;
+    if (mount(op->s1, fdpath(p, fd), NULL, MS_BIND, NULL) < 0)
+        r = -errno;
+    close(fd);
+    return r;
+}
+
+static int op_symlink(struct child *c, struct pyrunc_op *op)
+{
+    char pbuf[PATH_MAX], p[64];
+    const char *name = split_last(op->s2, pbuf, sizeof(pbuf));
+    int parent, dir, r = 0;
+
+    if (!name)
+        return -ENAMETOOLONG;
+    parent = mkdir_in_root(c, pbuf, 0755);
+    if (parent < 0)
+        return parent;
+    dir = open(fdpath(p, parent), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    close(parent);
+    if (dir < 0)
+        return -errno;
+    if (symlinkat(op->s1, dir, name) < 0 && errno != EEXIST)
+        r = -errno;
+    close(dir);
+    return r;
+}
+
+/* maskedPaths: a directory gets a read-only tmpfs, anything else the host's
+ * /dev/null, checked to be the real 1:3 (CVE-2025-31133 class). */
+static int op_mask(struct child *c, struct pyrunc_op *op, int index)
+{
+    char p[64], q[64];
+    struct stat st;
+    int fd = open_in_root(c, op->s1, O_PATH), r = 0;
+
+    if (fd == -ENOENT)
+        return 0;
+    if (fd < 0)
+        return fd;
+    if (fstat(fd, &st) < 0) {
+        r = -errno;
+    } else if (S_ISDIR(st.st_mode)) {
+        if (mount("tmpfs", fdpath(p, fd), "tmpfs", MS_RDONLY, NULL) < 0)
+            r = -errno;
+    } else {
+        struct stat dn;
+        if (c->devnull < 0) {
+            c->devnull = open("/dev/null", O_PATH | O_CLOEXEC);
+            if (c->devnull < 0) {
+                r = -errno;
+                goto out;
+            }
+        }
+        if (fstat(c->devnull, &dn) < 0 || !S_ISCHR(dn.st_mode) ||
+            dn.st_rdev != makedev(1, 3)) {
+            close(fd);
+            fail(c, index, EINVAL, DETAIL_NOT_DEVNULL, 0);
+        }
+        if (mount(fdpath(q, c->devnull), fdpath(p, fd), NULL, MS_BIND, NULL) < 0)
+            r = -errno;
+    }
+out:
+    close(fd);
+    return r;
+}
+
+static int op_readonly(struct child *c, struct pyrunc_op *op)
+{
+    char p[64];
+    int fd = open_in_root(c, op->s1, O_PATH), r = 0;
+
+    if (fd == -ENOENT)
+        return 0;
+    if (fd < 0)
+        return fd;
+    if (mount(fdpath(p, fd), p, NULL, MS_BIND | MS_REC, NULL) < 0)
+        r = -errno;
+    close(fd);
+    if (r)
+        return r;
+    fd = open_in_root(c, op->s1, O_PATH);
+    if (fd < 0)
+        return fd;
+    if (mount(NULL, fdpath(p, fd), NULL,
+              MS_REMOUNT | MS_BIND | MS_RDONLY | mount_flags_of(fd), NULL) < 0)
+        r = -errno;
+    close(fd);
+    return r;
+}
+
+static int write_all(int fd, const char *s, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, s, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        s += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* sysctl: write only through a real procfs (CVE-2019-19921 class). */
+static int op_write_proc(struct child *c, struct pyrunc_op *op, int index)
+{
+    struct open_how how;
+    struct statfs st;
+    const char *path = op->s1;
+    int fd, r;
+
+    while (*path == '/')
+        path++;
+    memset(&how, 0, sizeof(how));
+    how.flags = O_WRONLY | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    fd = (int)syscall(SYS_openat2, c->rootfd, path, &how, sizeof(how));
+    if (fd < 0)
+        return -errno;
+    if (fstatfs(fd, &st) < 0 || st.f_type != PROC_SUPER_MAGIC) {
+        close(fd);
+        fail(c, index, EINVAL, DETAIL_NOT_PROCFS, 0);
+    }
+    r = write_all(fd, op->s2, strlen(op->s2));
+    close(fd);
+    return r;
+}
+
+static int op_write_host(struct pyrunc_op *op)
+{
+    int fd = open(op->s1, O_WRONLY | O_CLOEXEC), r;
+    if (fd < 0)
+        return -errno;
+    r = write_all(fd, op->s2, strlen(op->s2));
+    close(fd);
+    return r;
+}
+
+static const char *payload_segment(struct child *c, long long k, size_t *len)
+{
+    const char *s = c->plan->payload, *end = s + c->payload_len;
+    while (k-- > 0 && s < end)
+        s += strlen(s) + 1;
+    if (s >= end) {
+        *len = 0;
+        return "";
+    }
+    *len = strlen(s);
+    return s;
+}
+
+/* createContainer and startContainer hooks run here, in the container's
+ * namespaces; the state JSON comes from the parent's sync reply. */
+static int op_hook(struct child *c, struct pyrunc_op *op, int index)
+{
+    size_t len;
+    const char *state = payload_segment(c, op->b, &len);
+    int pipefd[2], pidfd = -1, status, r;
+    long pid;
+
+    if (pipe2(pipefd, O_CLOEXEC) < 0)
+        return -errno;
+    if (len >= 65536)
+        fcntl(pipefd[1], F_SETPIPE_SZ, (int)len + 1);
+    r = write_all(pipefd[1], state, len);
+    close(pipefd[1]);
+    if (r) {
+        close(pipefd[0]);
+        return r;
+    }
+    pid = clone_fork(0, &pidfd, -1);
+    if (pid == 0) {
+        if (dup2(pipefd[0], 0) < 0)
+            _exit(126);
+        execve(op->s1, op->v1, op->v2);
+        _exit(127);
+    }
+    close(pipefd[0]);
+    if (pid < 0)
+        return (int)pid;
+    if (op->a > 0 && pidfd >= 0) {
+        struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+        int n;
+        do {
+            n = poll(&pfd, 1, (int)(op->a * 1000));
+        } while (n < 0 && errno == EINTR);
+        if (n == 0) {
+            kill((pid_t)pid, SIGKILL);
+            waitpid((pid_t)pid, &status, 0);
+            close(pidfd);
+            return -ETIMEDOUT;
+        }
+    }
+    if (pidfd >= 0)
+        close(pidfd);
+    while (waitpid((pid_t)pid, &status, 0) < 0) {
+        if (errno != EINTR)
+            return -errno;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail(c, index, 0, DETAIL_HOOK_STATUS, status);
+    return 0;
+}
+
+static int op_pivot_root(struct child *c)
+{
+    int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+
+    if (oldroot < 0)
+        return -errno;
+    if (fchdir(c->rootfd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
+        goto err;
+    /* The old root is stacked on top of the new one: detach it without
+     * letting the unmount propagate to the host. */
+    if (fchdir(oldroot) < 0 ||
+        mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0 ||
+        umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+        goto err;
+    close(oldroot);
+    return 0;
+err:
+    {
+        int err = -errno;
+        close(oldroot);
+        return err;
+    }
+}
+
+static int op_move_root(struct child *c)
+{
+    if (fchdir(c->rootfd) < 0 ||
+        mount(".", "/", NULL, MS_MOVE, NULL) < 0 ||
+        chroot(".") < 0 || chdir("/") < 0)
+        return -errno;
+    return 0;
+}
+
+static int op_user(struct pyrunc_op *op)
+{
+    static gid_t groups[NGROUPS_MAX > 65536 ? 65536 : NGROUPS_MAX];
+    size_t n = 0;
+
+    if (op->v1)
+        for (; op->v1[n] && n < sizeof(groups) / sizeof(groups[0]); n++) {
+            const char *s = op->v1[n];
+            unsigned long v = 0;
+            for (; *s; s++)
+                v = v * 10 + (unsigned long)(*s - '0');
+            groups[n] = (gid_t)v;
+        }
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+        return -errno;
+    if (setgroups(n, groups) < 0 && !(errno == EPERM && n == 0))
+        return -errno;
+    if (setresgid((gid_t)op->b, (gid_t)op->b, (gid_t)op->b) < 0)
+        return -errno;
+    if (setresuid((uid_t)op->a, (uid_t)op->a, (uid_t)op->a) < 0)
+        return -errno;
+    return 0;
+}
+
+static int op_bounding(struct pyrunc_op *op)
+{
+    unsigned long long keep = (unsigned long long)op->a;
+    long long cap;
+
+    for (cap = 0; cap <= op->b && cap < 64; cap++) {
+        if (keep & (1ULL << cap))
+            continue;
+        if (prctl(PR_CAPBSET_DROP, (unsigned long)cap, 0, 0, 0) < 0 && errno != EINVAL)
+            return -errno;
+    }
+    return 0;
+}
+
+static int op_caps(struct pyrunc_op *op)
+{
+    struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct data[2];
+    unsigned long long e = (unsigned long long)op->a, p = (unsigned long long)op->b;
+    unsigned long long i = (unsigned long long)op->c, amb = (unsigned long long)op->d;
+    int cap;
+
+    data[0].effective = (uint32_t)e;
+    data[1].effective = (uint32_t)(e >> 32);
+    data[0].permitted = (uint32_t)p;
+    data[1].permitted = (uint32_t)(p >> 32);
+    data[0].inheritable = (uint32_t)i;
+    data[1].inheritable = (uint32_t)(i >> 32);
+    if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+        return -errno;
+    if (syscall(SYS_capset, &hdr, data) < 0)
+        return -errno;
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        return -errno;
+    for (cap = 0; cap < 64; cap++)
+        if ((amb & (1ULL << cap)) &&
+            prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (unsigned long)cap, 0, 0) < 0)
+            return -errno;
+    return 0;
+}
+
+static int is_executable(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return -errno;
+    if (!S_ISREG(st.st_mode))
+        return -EACCES;
+    if (access(path, X_OK) < 0)
+        return -errno;
+    return 0;
+}
+
+/* Find args[0] as execvp would, before the container reports "created", so
+ * a missing executable fails `create` (as runc does). */
+static int op_lookup(struct child *c, struct pyrunc_op *op)
+{
+    const char *name = op->s1, *p = op->s2;
+    size_t nlen = strlen(name);
+    int r, seen_eacces = 0;
+
+    if (nlen == 0)
+        return -ENOENT;
+    if (strchr(name, '/')) {
+        if (nlen >= sizeof(c->exe))
+            return -ENAMETOOLONG;
+        memcpy(c->exe, name, nlen + 1);
+        return is_executable(c->exe);
+    }
+    while (p) {
+        const char *end = strchr(p, ':');
+        size_t dlen = end ? (size_t)(end - p) : strlen(p);
+        if (dlen == 0) {
+            /* empty element: the current directory */
+            if (nlen + 1 < sizeof(c->exe)) {
+                memcpy(c->exe, name, nlen + 1);
+                r = is_executable(c->exe);
+                if (r == 0)
+                    return 0;
+                seen_eacces |= (r == -EACCES);
+            }
+        } else if (dlen + nlen + 2 < sizeof(c->exe)) {
+            memcpy(c->exe, p, dlen);
+            c->exe[dlen] = '/';
+            memcpy(c->exe + dlen + 1, name, nlen + 1);
+            r = is_executable(c->exe);
+            if (r == 0)
+                return 0;
+            seen_eacces |= (r == -EACCES);
+        }
+        p = end ? end + 1 : NULL;
+    }
+    return seen_eacces ? -EACCES : -ENOENT;
+}
+
+static int op_sync(struct child *c, struct pyrunc_op *op)
+{
+    ssize_t n;
+
+    send_msg(c, PYRUNC_MSG_SYNC, 0, 0, (int)getpid(), op->a);
+    do {
+        n = recv(c->plan->sync_fd, c->plan->payload, c->plan->payload_size, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0)
+        _exit(1);   /* the parent went away: nothing to report to */
+    c->payload_len = (size_t)n;
+    return 0;
+}
+
+static int op_fork(struct child *c)
+{
+    long pid = clone_fork(CLONE_PARENT, NULL, -1);
+
+    if (pid < 0)
+        return (int)pid;
+    if (pid > 0) {
+        send_msg(c, PYRUNC_MSG_PID, 0, 0, (int)pid, 0);
+        _exit(0);
+    }
+    /* The init: a child of the runtime, like its parent was. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    return 0;
+}
+
+static int run_op(struct child *c, struct pyrunc_op *op, int index)
+{
+    switch (op->kind) {
+    case PYRUNC_OP_SETNS: {
+        int fd = open(op->s1, O_RDONLY | O_CLOEXEC), r = 0;
+        if (fd < 0)
+            return -errno;
+        if (setns(fd, (int)op->a) < 0)
+            r = -errno;
+        close(fd);
+        return r;
+    }
+    case PYRUNC_OP_CLOSE:
+        close((int)op->a);
+        return 0;
+    case PYRUNC_OP_KEYRING:
+        /* A session keyring of the container's own, as runc makes. */
+        if (syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, op->s1) < 0 &&
+            errno != ENOSYS)
+            return -errno;
+        return 0;
+    case PYRUNC_OP_UNSHARE:
+        return unshare((int)op->a) < 0 ? -errno : 0;
+    case PYRUNC_OP_FORK:
+        return op_fork(c);
+    case PYRUNC_OP_SYNC:
+        return op_sync(c, op);
+    case PYRUNC_OP_WRITE_HOST:
+        return op_write_host(op);
+    case PYRUNC_OP_MOUNT_HOST:
+        return mount(op->s1, op->s2, op->s3, op->flags, op->s4) < 0 ? -errno : 0;
+    case PYRUNC_OP_OPEN_ROOT:
+        c->rootfd = open(op->s1, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        return c->rootfd < 0 ? -errno : 0;
+    case PYRUNC_OP_MOUNT:
+        return op_mount(c, op);
+    case PYRUNC_OP_MKNOD:
+        return op_mknod(c, op);
+    case PYRUNC_OP_BIND_DEV:
+        return op_bind_dev(c, op);
+    case PYRUNC_OP_SYMLINK:
+        return op_symlink(c, op);
+    case PYRUNC_OP_MKDIR: {
+        int fd = mkdir_in_root(c, op->s1, (mode_t)op->a);
+        if (fd < 0)
+            return fd;
+        close(fd);
+        return 0;
+    }
+    case PYRUNC_OP_MASK:
+        return op_mask(c, op, index);
+    case PYRUNC_OP_READONLY:
+        return op_readonly(c, op);
+    case PYRUNC_OP_WRITE_PROC:
+        return op_write_proc(c, op, index);
+    case PYRUNC_OP_HOOK:
+        return op_hook(c, op, index);
+    case PYRUNC_OP_PIVOT_ROOT:
+        return op_pivot_root(c);
+    case PYRUNC_OP_MOVE_ROOT:
+        return op_move_root(c);
+    case PYRUNC_OP_REMOUNT_ROOT: {
+        int fd = open("/", O_PATH | O_CLOEXEC), r = 0;
+        unsigned long keep;
+        if (fd < 0)
+            return -errno;
+        keep = mount_flags_of(fd);
+        close(fd);
+        if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | keep | (unsigned long)op->a, NULL) < 0)
+            r = -errno;
+        return r;
+    }
+    case PYRUNC_OP_PROPAGATE_ROOT:
+        return mount(NULL, "/", NULL, (unsigned long)op->a, NULL) < 0 ? -errno : 0;
+    case PYRUNC_OP_SETHOSTNAME:
+        return sethostname(op->s1, strlen(op->s1)) < 0 ? -errno : 0;
+    case PYRUNC_OP_SETDOMAINNAME:
+        return setdomainname(op->s1, strlen(op->s1)) < 0 ? -errno : 0;
+    case PYRUNC_OP_RLIMIT: {
+        struct rlimit rl = { (rlim_t)op->b, (rlim_t)op->c };
+        return setrlimit((int)op->a, &rl) < 0 ? -errno : 0;
+    }
+    case PYRUNC_OP_CHDIR:
+        return chdir(op->s1) < 0 ? -errno : 0;
+    case PYRUNC_OP_UMASK:
+        umask((mode_t)op->a);
+        return 0;
+    case PYRUNC_OP_BOUNDING:
+        return op_bounding(op);
+    case PYRUNC_OP_USER:
+        return op_user(op);
+    case PYRUNC_OP_CAPS:
+        return op_caps(op);
+    case PYRUNC_OP_NO_NEW_PRIVS:
+        return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? -errno : 0;
+    case PYRUNC_OP_LOOKUP:
+        return op_lookup(c, op);
+    case PYRUNC_OP_READY:
+        /* From here the runtime process may exit: do not die with it. */
+        prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+        send_msg(c, PYRUNC_MSG_READY, index, 0, 0, 0);
+        return 0;
+    case PYRUNC_OP_WAIT_START: {
+        char byte;
+        ssize_t n;
+        do {
+            n = read((int)op->a, &byte, 1);
+        } while (n < 0 && errno == EINTR);
+        if (n < 0)
+            return -errno;
+        close((int)op->a);
+        return 0;
+    }
+    case PYRUNC_OP_CLOSE_FDS:
+        /* CVE-2024-21626 class: nothing of the runtime's survives execve. */
+        if (syscall(SYS_close_range, (unsigned int)op->a, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+            int fd;
+            for (fd = (int)op->a; fd < 4096; fd++)
+                fcntl(fd, F_SETFD, FD_CLOEXEC);
+        }
+        return 0;
+    case PYRUNC_OP_EXEC:
+        execve(c->exe, op->v1, op->v2);
+        return -errno;
+    }
+    return -ENOSYS;
+}
+
+static void reset_signals(void)
+{
+    struct sigaction sa;
+    sigset_t all;
+    int sig;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_DFL;
+    for (sig = 1; sig < _NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            sigaction(sig, &sa, NULL);
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+}
+
+static void __attribute__((noreturn)) child_main(struct pyrunc_plan *plan)
+{
+    struct child c;
+    int i, r;
+
+    c.plan = plan;
+    c.rootfd = -1;
+    c.devnull = -1;
+    c.payload_len = 0;
+    c.exe[0] = '\0';
+    /* Python ignores SIGPIPE and SIGXFSZ; the container must not inherit
+     * that, nor the runtime's handlers. */
+    reset_signals();
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    /* CVE-2019-5736 class: nothing in the container may open our
+     * /proc/<pid>/exe or fds; execve makes the user process dumpable. */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    umask(0);
+    for (i = 0; i < plan->n_ops; i++) {
+        r = run_op(&c, &plan->ops[i], i);
+        if (r < 0)
+            fail(&c, i, -r, 0, 0);
+    }
+    fail(&c, plan->n_ops, ENOEXEC, 0, 0);
+}
+
+int pyrunc_spawn(struct pyrunc_plan *plan, int *pidfd)
+{
+    long pid;
+
+    *pidfd = -1;
+    pid = clone_fork(plan->clone_flags, pidfd, plan->cgroup_fd);
+    if (pid == 0)
+        child_main(plan);
+    return (int)pid;
+}
+
+int pyrunc_socketpair(int fds[2])
+{
+    return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0 ? -errno : 0;
+}
+
+int pyrunc_has_openat2(void)
+{
+    struct open_how how;
+    int fd;
+
+    memset(&how, 0, sizeof(how));
+    how.flags = O_PATH | O_CLOEXEC;
+    fd = (int)syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof(how));
+    if (fd < 0)
+        return 0;
+    close(fd);
+    return 1;
+}

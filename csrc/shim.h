@@ -1,0 +1,115 @@
+/* pyrunc shim: the code that runs in the container's child between clone()
+ * and execve().
+ *
+ * Python turns config.json into a plan: a flat array of steps ("ops") that
+ * the child executes in order.  Everything is computed before clone; the
+ * child only makes system calls, never allocates and never returns into
+ * Python.  A failing step is reported to the parent over the sync socket as
+ * (step index, errno); Python holds the description of each step and prints
+ * e.g. `mount "proc" on "/proc": operation not permitted`.
+ */
+#ifndef PYRUNC_SHIM_H
+#define PYRUNC_SHIM_H
+
+#include <stddef.h>
+
+/* Step kinds.  The meaning of the generic slots of struct pyrunc_op is given
+ * for each kind; "root path" means a path resolved inside the container's
+ * rootfs (openat2 RESOLVE_IN_ROOT), "host path" a path in the runtime's view.
+ */
+enum pyrunc_op_kind {
+    PYRUNC_OP_SETNS = 1,     /* s1 host path of a namespace file, a = nstype */
+    PYRUNC_OP_UNSHARE,       /* a = CLONE_NEW* flags */
+    PYRUNC_OP_FORK,          /* fork the init into the pid/time namespace;
+                                the forking process reports the pid, exits */
+    PYRUNC_OP_SYNC,          /* a = sync id: tell the parent, wait for its
+                                reply; the reply's payload is kept for hooks */
+    PYRUNC_OP_WRITE_HOST,    /* s1 host path, s2 text: write it (timens) */
+    PYRUNC_OP_MOUNT_HOST,    /* s1 source, s2 host target, s3 fstype, s4 data,
+                                flags: mount(2) on a host path (propagation) */
+    PYRUNC_OP_OPEN_ROOT,     /* s1 host path of the rootfs: becomes the root
+                                that root paths are resolved in */
+    PYRUNC_OP_MOUNT,         /* s1 source, s2 root path target, s3 fstype,
+                                s4 data, flags mount flags, a target kind
+                                (0 none, 1 dir, 2 file, 3 as the source:
+                                create if missing),
+                                b remount flags for binds (ro, nosuid, ...),
+                                c propagation flags applied after */
+    PYRUNC_OP_MKNOD,         /* s1 root path, a mode (type|perm), b dev,
+                                c uid, d gid */
+    PYRUNC_OP_BIND_DEV,      /* s1 host device, s2 root path target */
+    PYRUNC_OP_SYMLINK,       /* s1 link target text, s2 root path of link */
+    PYRUNC_OP_MKDIR,         /* s1 root path, a mode: mkdir -p */
+    PYRUNC_OP_MASK,          /* s1 root path: hide it (maskedPaths) */
+    PYRUNC_OP_READONLY,      /* s1 root path: bind it read-only */
+    PYRUNC_OP_WRITE_PROC,    /* s1 root path under /proc, s2 text: only if
+                                the file lives on a real procfs (sysctl) */
+    PYRUNC_OP_HOOK,          /* s1 path, v1 args, v2 env, a timeout s,
+                                b payload segment with the state JSON */
+    PYRUNC_OP_PIVOT_ROOT,    /* pivot_root into the open root */
+    PYRUNC_OP_MOVE_ROOT,     /* --no-pivot: MS_MOVE + chroot */
+    PYRUNC_OP_REMOUNT_ROOT,  /* a = extra flags (MS_RDONLY): remount "/" */
+    PYRUNC_OP_PROPAGATE_ROOT,/* a = propagation flags for "/" */
+    PYRUNC_OP_SETHOSTNAME,   /* s1 */
+    PYRUNC_OP_SETDOMAINNAME, /* s1 */
+    PYRUNC_OP_RLIMIT,        /* a resource, b soft, c hard */
+    PYRUNC_OP_CHDIR,         /* s1 path in the (new) root */
+    PYRUNC_OP_UMASK,         /* a */
+    PYRUNC_OP_BOUNDING,      /* a, b: capability bits 0-63 to keep */
+    PYRUNC_OP_USER,          /* a uid, b gid, v1 additional gids as decimal
+                                strings (NULL-terminated) */
+    PYRUNC_OP_CAPS,          /* a effective, b permitted, c inheritable,
+                                d ambient (bit masks) */
+    PYRUNC_OP_NO_NEW_PRIVS,
+    PYRUNC_OP_LOOKUP,        /* s1 args[0], s2 PATH: find the executable */
+    PYRUNC_OP_READY,         /* tell the parent the container is created */
+    PYRUNC_OP_WAIT_START,    /* a fd of the exec fifo: block until start */
+    PYRUNC_OP_CLOSE_FDS,     /* a first fd to mark close-on-exec */
+    PYRUNC_OP_EXEC,          /* v1 argv, v2 envp: execve the looked-up file */
+    PYRUNC_OP_KEYRING,       /* s1 name: join a new session keyring */
+    PYRUNC_OP_CLOSE,         /* a fd: close the child's copy (the state lock) */
+};
+
+struct pyrunc_op {
+    int kind;
+    unsigned long flags;
+    long long a, b, c, d;
+    const char *s1, *s2, *s3, *s4;
+    char *const *v1, *const *v2;
+};
+
+struct pyrunc_plan {
+    unsigned long clone_flags;   /* namespaces the first clone creates */
+    int sync_fd;                 /* the child's end of the socketpair */
+    int cgroup_fd;               /* -1, or a cgroup2 dir for CLONE_INTO_CGROUP */
+    int n_ops;
+    struct pyrunc_op *ops;
+    char *payload;               /* buffer for the parent's sync replies */
+    size_t payload_size;
+};
+
+/* Messages from the child (SOCK_SEQPACKET, one per send). */
+enum pyrunc_msg_type {
+    PYRUNC_MSG_SYNC = 1,   /* arg = sync id, pid = sender */
+    PYRUNC_MSG_PID,        /* pid = the init, forked by PYRUNC_OP_FORK */
+    PYRUNC_MSG_ERROR,      /* op = failing step, err = errno */
+    PYRUNC_MSG_READY,      /* created: blocked before the user process */
+};
+
+struct pyrunc_msg {
+    int type;
+    int op;
+    int err;
+    int pid;
+    long long arg;
+};
+
+/* Start the child: returns its pid (>0) or -errno.  *pidfd receives a pidfd
+ * for it, or -1 when the kernel has none. */
+int pyrunc_spawn(struct pyrunc_plan *plan, int *pidfd);
+
+/* Small wrappers the Python side needs and the stdlib lacks. */
+int pyrunc_socketpair(int fds[2]);
+int pyrunc_has_openat2(void);
+
+#endif

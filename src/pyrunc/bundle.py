@@ -1,0 +1,262 @@
+"""Load config.json from a bundle and check it against runtime-spec 1.x.
+
+The checks are hand-written, not jsonschema: this runs on every `create`
+and must cost microseconds.  They cover every field pyrunc acts on and name
+the JSON path of what is wrong (`process.args: expected array of strings`).
+The full schema in spec/ is there for a deeper check (pyrunc.schema).
+"""
+import json
+import os
+
+from .errors import ConfigError
+from .linux import RLIMITS
+
+NAMESPACE_TYPES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time")
+PROPAGATIONS = ("private", "rprivate", "shared", "rshared", "slave", "rslave",
+                "unbindable", "runbindable")
+HOOK_NAMES = ("prestart", "createRuntime", "createContainer", "startContainer",
+              "poststart", "poststop")
+DEVICE_TYPES = ("c", "b", "u", "p")
+
+
+def load(bundle):
+    """Return (config, rootfs): the checked config and the absolute rootfs."""
+    bundle = os.path.abspath(bundle)
+    path = os.path.join(bundle, "config.json")
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise ConfigError("JSON specification file config.json not found in %s" % bundle) from None
+    except OSError as e:
+        raise ConfigError("open %s: %s" % (path, e.strerror.lower())) from None
+    try:
+        config = json.loads(data)
+    except ValueError as e:
+        raise ConfigError("config.json: invalid JSON: %s" % e) from None
+    check(config)
+    rootfs = config["root"]["path"]
+    if not os.path.isabs(rootfs):
+        rootfs = os.path.join(bundle, rootfs)
+    rootfs = os.path.realpath(rootfs)
+    if not os.path.isdir(rootfs):
+        raise ConfigError("root.path: rootfs %s does not exist or is not a directory" % rootfs)
+    return config, rootfs
+
+
+class _Checker:
+    """Type checks that name the JSON path of the first thing wrong."""
+
+    def fail(self, path, msg):
+        raise ConfigError("%s: %s" % (path, msg))
+
+    def obj(self, value, path):
+        if not isinstance(value, dict):
+            self.fail(path, "expected object")
+        return value
+
+    def field(self, parent, key, path, kind, required=False):
+        """Return parent[key] checked to be of kind, or None if absent."""
+        full = "%s.%s" % (path, key) if path else key
+        if key not in parent or parent[key] is None:
+            if required:
+                self.fail(full, "required")
+            return None
+        value = parent[key]
+        KINDS[kind](self, value, full)
+        return value
+
+
+def _string(ck, v, path):
+    if not isinstance(v, str):
+        ck.fail(path, "expected string")
+
+
+def _bool(ck, v, path):
+    if not isinstance(v, bool):
+        ck.fail(path, "expected boolean")
+
+
+def _int(ck, v, path):
+    if not isinstance(v, int) or isinstance(v, bool):
+        ck.fail(path, "expected integer")
+
+
+def _uint(ck, v, path):
+    _int(ck, v, path)
+    if v < 0:
+        ck.fail(path, "expected non-negative integer")
+
+
+def _object(ck, v, path):
+    ck.obj(v, path)
+
+
+def _strings(ck, v, path):
+    if not isinstance(v, list) or not all(isinstance(s, str) for s in v):
+        ck.fail(path, "expected array of strings")
+
+
+def _uints(ck, v, path):
+    if not isinstance(v, list):
+        ck.fail(path, "expected array of integers")
+    for i, x in enumerate(v):
+        _uint(ck, x, "%s[%d]" % (path, i))
+
+
+def _array(ck, v, path):
+    if not isinstance(v, list):
+        ck.fail(path, "expected array")
+
+
+def _string_map(ck, v, path):
+    ck.obj(v, path)
+    for k, x in v.items():
+        if not isinstance(x, str):
+            ck.fail("%s.%s" % (path, k), "expected string")
+
+
+KINDS = {
+    "string": _string, "bool": _bool, "int": _int, "uint": _uint,
+    "object": _object, "strings": _strings, "uints": _uints, "array": _array,
+    "string_map": _string_map,
+}
+
+
+def check(config):
+    """Raise ConfigError naming the first invalid field of config."""
+    ck = _Checker()
+    ck.obj(config, "config")
+    version = ck.field(config, "ociVersion", "", "string", required=True)
+    if not version.startswith("1."):
+        ck.fail("ociVersion", "unsupported version %r (pyrunc supports 1.x)" % version)
+    root = ck.field(config, "root", "", "object", required=True)
+    ck.field(root, "path", "root", "string", required=True)
+    ck.field(root, "readonly", "root", "bool")
+    ck.field(config, "hostname", "", "string")
+    ck.field(config, "domainname", "", "string")
+    ck.field(config, "annotations", "", "string_map")
+    process = ck.field(config, "process", "", "object")
+    if process is not None:
+        _check_process(ck, process)
+    mounts = ck.field(config, "mounts", "", "array") or ()
+    for i, m in enumerate(mounts):
+        path = "mounts[%d]" % i
+        ck.obj(m, path)
+        ck.field(m, "destination", path, "string", required=True)
+        ck.field(m, "type", path, "string")
+        ck.field(m, "source", path, "string")
+        ck.field(m, "options", path, "strings")
+    hooks = ck.field(config, "hooks", "", "object") or {}
+    for name in HOOK_NAMES:
+        for i, h in enumerate(ck.field(hooks, name, "hooks", "array") or ()):
+            path = "hooks.%s[%d]" % (name, i)
+            ck.obj(h, path)
+            hook_path = ck.field(h, "path", path, "string", required=True)
+            if not hook_path.startswith("/"):
+                ck.fail(path + ".path", "must be an absolute path")
+            ck.field(h, "args", path, "strings")
+            ck.field(h, "env", path, "strings")
+            timeout = ck.field(h, "timeout", path, "int")
+            if timeout is not None and timeout < 1:
+                ck.fail(path + ".timeout", "must be greater than zero")
+    linux = ck.field(config, "linux", "", "object")
+    if linux is not None:
+        _check_linux(ck, linux)
+
+
+def _check_process(ck, process):
+    args = ck.field(process, "args", "process", "strings")
+    if not args and "commandLine" not in process:
+        ck.fail("process.args", "required and must not be empty")
+    cwd = ck.field(process, "cwd", "process", "string", required=True)
+    if not cwd.startswith("/"):
+        ck.fail("process.cwd", "must be an absolute path, got %r" % cwd)
+    env = ck.field(process, "env", "process", "strings") or ()
+    for i, e in enumerate(env):
+        if "=" not in e:
+            ck.fail("process.env[%d]" % i, "expected KEY=value, got %r" % e)
+    ck.field(process, "terminal", "process", "bool")
+    ck.field(process, "noNewPrivileges", "process", "bool")
+    ck.field(process, "apparmorProfile", "process", "string")
+    ck.field(process, "selinuxLabel", "process", "string")
+    score = ck.field(process, "oomScoreAdj", "process", "int")
+    if score is not None and not -1000 <= score <= 1000:
+        ck.fail("process.oomScoreAdj", "must be between -1000 and 1000")
+    user = ck.field(process, "user", "process", "object")
+    if user is not None:
+        ck.field(user, "uid", "process.user", "uint")
+        ck.field(user, "gid", "process.user", "uint")
+        ck.field(user, "umask", "process.user", "uint")
+        ck.field(user, "additionalGids", "process.user", "uints")
+    caps = ck.field(process, "capabilities", "process", "object")
+    if caps is not None:
+        for name in ("bounding", "effective", "inheritable", "permitted", "ambient"):
+            ck.field(caps, name, "process.capabilities", "strings")
+    seen = set()
+    for i, rl in enumerate(ck.field(process, "rlimits", "process", "array") or ()):
+        path = "process.rlimits[%d]" % i
+        ck.obj(rl, path)
+        kind = ck.field(rl, "type", path, "string", required=True)
+        if kind not in RLIMITS:
+            ck.fail(path + ".type", "unknown rlimit %r" % kind)
+        if kind in seen:
+            ck.fail(path + ".type", "duplicate rlimit %r" % kind)
+        seen.add(kind)
+        ck.field(rl, "soft", path, "uint", required=True)
+        ck.field(rl, "hard", path, "uint", required=True)
+
+
+def _check_linux(ck, linux):
+    seen = set()
+    for i, ns in enumerate(ck.field(linux, "namespaces", "linux", "array") or ()):
+        path = "linux.namespaces[%d]" % i
+        ck.obj(ns, path)
+        kind = ck.field(ns, "type", path, "string", required=True)
+        if kind not in NAMESPACE_TYPES:
+            ck.fail(path + ".type", "unknown namespace type %r" % kind)
+        if kind in seen:
+            ck.fail(path + ".type", "duplicate namespace type %r" % kind)
+        seen.add(kind)
+        ns_path = ck.field(ns, "path", path, "string")
+        if ns_path is not None and ns_path and not ns_path.startswith("/"):
+            ck.fail(path + ".path", "must be an absolute path")
+    for name in ("uidMappings", "gidMappings"):
+        for i, m in enumerate(ck.field(linux, name, "linux", "array") or ()):
+            path = "linux.%s[%d]" % (name, i)
+            ck.obj(m, path)
+            for key in ("containerID", "hostID", "size"):
+                ck.field(m, key, path, "uint", required=True)
+    for i, d in enumerate(ck.field(linux, "devices", "linux", "array") or ()):
+        path = "linux.devices[%d]" % i
+        ck.obj(d, path)
+        kind = ck.field(d, "type", path, "string", required=True)
+        if kind not in DEVICE_TYPES:
+            ck.fail(path + ".type", "unknown device type %r" % kind)
+        dev_path = ck.field(d, "path", path, "string", required=True)
+        if not dev_path.startswith("/"):
+            ck.fail(path + ".path", "must be an absolute path")
+        for key in ("major", "minor"):
+            if ck.field(d, key, path, "int", required=kind != "p") is None and kind != "p":
+                ck.fail(path + "." + key, "required")
+        for key in ("fileMode", "uid", "gid"):
+            ck.field(d, key, path, "uint")
+    ck.field(linux, "cgroupsPath", "linux", "string")
+    prop = ck.field(linux, "rootfsPropagation", "linux", "string")
+    if prop is not None and prop not in PROPAGATIONS:
+        ck.fail("linux.rootfsPropagation", "unknown propagation %r" % prop)
+    ck.field(linux, "sysctl", "linux", "string_map")
+    ck.field(linux, "maskedPaths", "linux", "strings")
+    ck.field(linux, "readonlyPaths", "linux", "strings")
+    ck.field(linux, "mountLabel", "linux", "string")
+    ck.field(linux, "resources", "linux", "object")
+    offsets = ck.field(linux, "timeOffsets", "linux", "object") or {}
+    for clock, value in offsets.items():
+        path = "linux.timeOffsets.%s" % clock
+        if clock not in ("monotonic", "boottime"):
+            ck.fail(path, "unknown clock %r" % clock)
+        ck.obj(value, path)
+        ck.field(value, "secs", path, "int")
+        ck.field(value, "nanosecs", path, "uint")
+    if linux.get("seccomp") is not None:
+        ck.fail("linux.seccomp", "not supported by this version of pyrunc")

@@ -1,0 +1,176 @@
+"""Cgroups: place a container in every cgroup hierarchy the host mounts.
+
+This is the small interface the runtime uses (create, join, pids, destroy);
+resource limits and the cgroup commands build on it.  cgroupsPath follows
+runc's cgroupfs rules: an absolute path is taken from each hierarchy's root,
+a relative one from the runtime's own cgroup, and an absent one is the
+container id relative to the runtime's own cgroup.
+"""
+import os
+import posixpath
+
+from ..errors import PyruncError, strerror
+
+
+class CgroupError(PyruncError):
+    pass
+
+
+class Hierarchy:
+    __slots__ = ("mountpoint", "mount_root", "controllers", "v2", "own")
+
+    def __init__(self, mountpoint, mount_root, controllers, v2):
+        self.mountpoint = mountpoint
+        self.mount_root = mount_root
+        self.controllers = controllers
+        self.v2 = v2
+        self.own = "/"
+
+    @property
+    def name(self):
+        return posixpath.basename(self.mountpoint)
+
+
+def hierarchies(mountinfo="/proc/self/mountinfo", cgroup_file="/proc/self/cgroup"):
+    """The cgroup hierarchies mounted here, each once, with our own cgroup."""
+    found = {}
+    with open(mountinfo) as f:
+        for line in f:
+            pre, _, post = line.partition(" - ")
+            fstype, _, superopts = post.split(" ", 2)
+            if fstype not in ("cgroup", "cgroup2"):
+                continue
+            fields = pre.split(" ")
+            if fstype == "cgroup2":
+                key = ""
+                controllers = ()
+            else:
+                controllers = tuple(sorted(
+                    o for o in superopts.strip().split(",")
+                    if o not in ("rw", "ro", "clone_children", "noprefix", "xattr",
+                                 "cpuset_v2_mode", "nsdelegate")
+                    and not o.startswith("release_agent=")))
+                key = ",".join(controllers)
+            if key not in found:
+                found[key] = Hierarchy(_unescape(fields[4]), _unescape(fields[3]),
+                                       controllers, fstype == "cgroup2")
+    with open(cgroup_file) as f:
+        for line in f:
+            _, ctrls, path = line.rstrip("\n").split(":", 2)
+            key = ",".join(sorted(ctrls.split(","))) if ctrls else ""
+            if key in found:
+                found[key].own = path
+    return list(found.values())
+
+
+def _unescape(text):
+    return text.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace(
+        "\\134", "\\")
+
+
+def container_dir(h, cgroups_path, cid):
+    """Host directory of the container's cgroup in hierarchy h."""
+    inner = cgroups_path or cid
+    if inner.startswith("/"):
+        rel = posixpath.normpath(inner)
+    else:
+        # relative: under our own cgroup, never above it
+        rel = posixpath.join(h.own, posixpath.normpath("/" + inner).lstrip("/"))
+    # The mount may show a sub-tree of the hierarchy (mount_root).
+    if h.mount_root != "/" and (rel + "/").startswith(h.mount_root.rstrip("/") + "/"):
+        rel = rel[len(h.mount_root.rstrip("/")):] or "/"
+    return h.mountpoint + posixpath.normpath(rel) if rel != "/" else h.mountpoint
+
+
+class Cgroups:
+    """The container's cgroup in every hierarchy."""
+
+    def __init__(self, dirs, created=()):
+        self.dirs = dirs              # [(hierarchy name, path, is_v2)]
+        self.created = list(created)  # directories we made, parents first
+
+    @classmethod
+    def for_container(cls, cgroups_path, cid):
+        return cls([(h.name, container_dir(h, cgroups_path, cid), h.v2)
+                    for h in hierarchies()])
+
+    def to_state(self):
+        return {"dirs": [list(d) for d in self.dirs], "created": self.created}
+
+    @classmethod
+    def from_state(cls, data):
+        if not data:
+            return cls([])
+        return cls([tuple(d) for d in data["dirs"]], data.get("created", ()))
+
+    def create(self):
+        for name, path, _ in self.dirs:
+            missing = []
+            p = path
+            while not os.path.isdir(p):
+                missing.append(p)
+                p = posixpath.dirname(p)
+            for d in reversed(missing):
+                try:
+                    os.mkdir(d, 0o755)
+                except FileExistsError:
+                    continue
+                except OSError as e:
+                    raise CgroupError('mkdir cgroup "%s": %s' % (d, strerror(e.errno))) from None
+                self.created.append(d)
+                if name == "cpuset" or "cpuset" in name.split(","):
+                    _inherit_cpuset(d)
+
+    def join(self, pid):
+        data = str(pid).encode()
+        for _, path, _ in self.dirs:
+            target = path + "/cgroup.procs"
+            try:
+                fd = os.open(target, os.O_WRONLY | os.O_CLOEXEC)
+                try:
+                    os.write(fd, data)
+                finally:
+                    os.close(fd)
+            except OSError as e:
+                raise CgroupError('join cgroup "%s": %s' % (path, strerror(e.errno))) from None
+
+    def pids(self):
+        """Processes in the container's cgroup (from the first hierarchy
+        that lists any)."""
+        for _, path, _ in self.dirs:
+            try:
+                with open(path + "/cgroup.procs") as f:
+                    return [int(x) for x in f.read().split()]
+            except OSError:
+                continue
+        return []
+
+    def destroy(self):
+        """Remove the directories we created, deepest first.  Returns the
+        ones that could not be removed."""
+        left = []
+        for d in sorted(self.created, key=len, reverse=True):
+            try:
+                os.rmdir(d)
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                left.append('%s: %s' % (d, strerror(e.errno)))
+        return left
+
+
+def _inherit_cpuset(path):
+    """A new v1 cpuset cgroup starts empty and takes no task: copy the
+    parent's cpus and mems."""
+    parent = posixpath.dirname(path)
+    for name in ("cpuset.cpus", "cpuset.mems"):
+        try:
+            with open(posixpath.join(path, name)) as f:
+                if f.read().strip():
+                    continue
+            with open(posixpath.join(parent, name)) as f:
+                value = f.read().strip()
+            with open(posixpath.join(path, name), "w") as f:
+                f.write(value)
+        except OSError:
+            pass

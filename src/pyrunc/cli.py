@@ -1,0 +1,316 @@
+"""The `pyrunc` command line, runc-compatible.
+
+One table below describes every command and flag.  A small parser reads it
+on every call: importing click costs more than runc's whole `create`, so
+click is only imported to render --help from the same table (clihelp.py).
+Handlers are thin: parse, call the library (runtime.py), print, map errors
+to exit codes.
+"""
+import os
+import sys
+
+from .errors import BadArgument, PyruncError
+
+VERSION = "0.1.0"
+
+
+class Opt:
+    __slots__ = ("dest", "names", "metavar", "kind", "default", "help", "choices")
+
+    def __init__(self, names, dest, help, metavar=None, kind=str, default=None, choices=None):
+        self.names = names
+        self.dest = dest
+        self.metavar = metavar      # None: a boolean flag
+        self.kind = kind
+        self.default = default if default is not None or metavar else False
+        self.help = help
+        self.choices = choices
+
+
+class Cmd:
+    __slots__ = ("name", "help", "opts", "args", "handler")
+
+    def __init__(self, name, help, opts, args, handler):
+        self.name = name
+        self.help = help
+        self.opts = opts
+        self.args = args            # [(name, required)]
+        self.handler = handler
+
+
+class UsageError(Exception):
+    pass
+
+
+class HelpRequested(Exception):
+    def __init__(self, cmd=None):
+        super().__init__(cmd)
+        self.cmd = cmd
+
+
+class Args:
+    """Parsed flags as attributes."""
+
+    def __init__(self, opts):
+        for o in opts:
+            setattr(self, o.dest, o.default)
+
+
+def _uint(text):
+    if not text.isdigit():
+        raise ValueError(text)
+    return int(text)
+
+
+# -- handlers --------------------------------------------------------------
+
+def _runtime(g):
+    from .runtime import Runtime
+    return Runtime(g.root, g.logger)
+
+
+def cmd_create(g, o, a):
+    _runtime(g).create(a[0], o.bundle, pid_file=o.pid_file, no_pivot=o.no_pivot,
+                       no_new_keyring=o.no_new_keyring, preserve_fds=o.preserve_fds)
+    return 0
+
+
+def cmd_run(g, o, a):
+    return _runtime(g).run(a[0], o.bundle, pid_file=o.pid_file, no_pivot=o.no_pivot,
+                           no_new_keyring=o.no_new_keyring, preserve_fds=o.preserve_fds,
+                           detach=o.detach)
+
+
+def cmd_start(g, o, a):
+    _runtime(g).start(a[0])
+    return 0
+
+
+def cmd_state(g, o, a):
+    import json
+    sys.stdout.write(json.dumps(_runtime(g).state(a[0]), indent=2) + "\n")
+    return 0
+
+
+def cmd_kill(g, o, a):
+    from .linux import parse_signal
+    text = a[1] if len(a) > 1 else "SIGTERM"
+    sig = parse_signal(text)
+    if sig is None:
+        raise BadArgument("unknown signal %r" % text)
+    _runtime(g).kill(a[0], sig, all_processes=o.all)
+    return 0
+
+
+def cmd_delete(g, o, a):
+    _runtime(g).delete(a[0], force=o.force)
+    return 0
+
+
+def cmd_list(g, o, a):
+    states = _runtime(g).list()
+    if o.quiet:
+        sys.stdout.write("".join(s["id"] + "\n" for s in states))
+    elif o.format == "json":
+        import json
+        sys.stdout.write(json.dumps(states) + "\n")
+    else:
+        rows = [("ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER")]
+        rows += [(s["id"], str(s["pid"]), s["status"], s["bundle"], s["created"],
+                  s.get("owner") or "root") for s in states]
+        widths = [max(len(r[i]) for r in rows) for i in range(6)]
+        for r in rows:
+            sys.stdout.write("   ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() + "\n")
+    return 0
+
+
+def cmd_spec(g, o, a):
+    import json
+    from .specgen import default_spec
+    path = os.path.join(o.bundle or ".", "config.json")
+    if os.path.exists(path):
+        raise PyruncError("File %s exists. Remove it first" % path)
+    with open(path, "w") as f:
+        json.dump(default_spec(rootless=o.rootless), f, indent="\t")
+        f.write("\n")
+    return 0
+
+
+BUNDLE = Opt(["-b", "--bundle"], "bundle", "path to the root of the bundle directory",
+             metavar="DIR", default=".")
+PID_FILE = Opt(["--pid-file"], "pid_file", "file to write the init's pid to", metavar="FILE")
+NO_PIVOT = Opt(["--no-pivot"], "no_pivot",
+               "do not use pivot_root to jail the process inside the rootfs")
+NO_NEW_KEYRING = Opt(["--no-new-keyring"], "no_new_keyring",
+                     "do not create a new session keyring for the container")
+PRESERVE_FDS = Opt(["--preserve-fds"], "preserve_fds",
+                   "pass N additional file descriptors to the container (stdio + N)",
+                   metavar="N", kind=_uint, default=0)
+CONSOLE_SOCKET = Opt(["--console-socket"], "console_socket",
+                     "unix socket to send the pty master to (not supported yet)",
+                     metavar="PATH")
+ID = [("container-id", True)]
+
+GLOBAL = [
+    Opt(["--root"], "root", "root directory for storage of container state",
+        metavar="PATH", default="/run/pyrunc"),
+    Opt(["--log"], "log", "write log messages to FILE (default: stderr)", metavar="FILE"),
+    Opt(["--log-format"], "log_format", "log format: text or json", metavar="FORMAT",
+        default="text", choices=("text", "json")),
+    Opt(["--debug"], "debug", "enable debug logging"),
+    Opt(["--systemd-cgroup"], "systemd_cgroup",
+        "use the systemd cgroup driver (not supported yet)"),
+    Opt(["--rootless"], "rootless_global", "accepted for runc compatibility",
+        metavar="auto|true|false", default="auto"),
+    Opt(["-v", "--version"], "version", "print the version"),
+]
+
+COMMANDS = {c.name: c for c in [
+    Cmd("create", "create a container (its process waits for `start`)",
+        [BUNDLE, CONSOLE_SOCKET, PID_FILE, NO_PIVOT, NO_NEW_KEYRING, PRESERVE_FDS],
+        ID, cmd_create),
+    Cmd("start", "start the user process of a created container", [], ID, cmd_start),
+    Cmd("run", "create and start a container, wait for it unless --detach",
+        [BUNDLE, CONSOLE_SOCKET, Opt(["-d", "--detach"], "detach", "detach from the container"),
+         PID_FILE, NO_PIVOT, NO_NEW_KEYRING, PRESERVE_FDS],
+        ID, cmd_run),
+    Cmd("state", "print the state of a container as JSON", [], ID, cmd_state),
+    Cmd("kill", "send a signal (default SIGTERM) to the container's init",
+        [Opt(["-a", "--all"], "all", "send the signal to all processes of the container")],
+        ID + [("signal", False)], cmd_kill),
+    Cmd("delete", "delete a stopped container and what it holds",
+        [Opt(["-f", "--force"], "force", "kill the container first if it is running")],
+        ID, cmd_delete),
+    Cmd("list", "list the containers under --root",
+        [Opt(["-f", "--format"], "format", "table or json", metavar="FORMAT", default="table",
+             choices=("table", "json")),
+         Opt(["-q", "--quiet"], "quiet", "print only the container ids")],
+        [], cmd_list),
+    Cmd("spec", "write a default config.json",
+        [BUNDLE, Opt(["--rootless"], "rootless", "a spec for a rootless container")],
+        [], cmd_spec),
+]}
+
+
+# -- parsing ---------------------------------------------------------------
+
+def _lookup(opts, token):
+    """Find the option a token names: --name, -name (Go style), -x."""
+    name, eq, value = token.partition("=")
+    for o in opts:
+        if name in o.names or ("-" + name) in o.names:
+            return o, (value if eq else None)
+    return None, None
+
+
+def _parse_opts(opts, argv, i, ns, positionals, stop_at_positional):
+    while i < len(argv):
+        tok = argv[i]
+        if tok == "--":
+            positionals.extend(argv[i + 1:])
+            return len(argv)
+        if tok in ("-h", "--help"):
+            raise HelpRequested()
+        if not tok.startswith("-") or tok == "-":
+            if stop_at_positional:
+                return i
+            positionals.append(tok)
+            i += 1
+            continue
+        o, value = _lookup(opts, tok)
+        if o is None:
+            raise UsageError("flag provided but not defined: %s" % tok.partition("=")[0])
+        if o.metavar is None:
+            if value is None:
+                setattr(ns, o.dest, True)
+            elif value in ("true", "false"):
+                setattr(ns, o.dest, value == "true")
+            else:
+                raise UsageError("invalid boolean value %r for %s" % (value, tok))
+        else:
+            if value is None:
+                i += 1
+                if i >= len(argv):
+                    raise UsageError("flag needs an argument: %s" % tok)
+                value = argv[i]
+            if o.choices and value not in o.choices:
+                raise UsageError("invalid value %r for %s (choose from %s)"
+                                 % (value, o.names[-1], ", ".join(o.choices)))
+            try:
+                setattr(ns, o.dest, o.kind(value))
+            except ValueError:
+                raise UsageError("invalid value %r for %s" % (value, o.names[-1])) from None
+        i += 1
+    return i
+
+
+def parse(argv):
+    """-> (global args, Cmd, command args, positionals)"""
+    g = Args(GLOBAL)
+    rest = []
+    i = _parse_opts(GLOBAL, argv, 0, g, rest, stop_at_positional=True)
+    if g.version:
+        return g, None, None, None
+    if i >= len(argv):
+        raise HelpRequested()
+    name = argv[i]
+    cmd = COMMANDS.get(name)
+    if cmd is None:
+        raise UsageError("no such command: %s" % name)
+    o = Args(cmd.opts)
+    pos = []
+    try:
+        _parse_opts(cmd.opts, argv, i + 1, o, pos, stop_at_positional=False)
+    except HelpRequested:
+        raise HelpRequested(name) from None
+    required = sum(1 for _, req in cmd.args if req)
+    if len(pos) < required or len(pos) > len(cmd.args):
+        if required == len(cmd.args):
+            raise UsageError('"%s" requires exactly %d argument(s)' % (name, required))
+        raise UsageError('"%s" requires %d to %d argument(s)' % (name, required, len(cmd.args)))
+    return g, cmd, o, pos
+
+
+def version_text():
+    return "pyrunc version %s\nspec: 1.3.0\npython: %s\n" % (
+        VERSION, sys.version.split()[0])
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        g, cmd, o, pos = parse(argv)
+    except HelpRequested as h:
+        from .clihelp import show_help
+        show_help(h.cmd)
+        return _exit(0)
+    except UsageError as e:
+        sys.stderr.write("pyrunc: %s (see pyrunc --help)\n" % e)
+        return _exit(1)
+    if cmd is None:
+        sys.stdout.write(version_text())
+        return _exit(0)
+    from .log import Logger
+    g.logger = Logger(g.log, g.log_format, g.debug)
+    try:
+        code = cmd.handler(g, o, pos)
+    except PyruncError as e:
+        g.logger.error(str(e))
+        sys.stderr.write("%s\n" % e)
+        code = 1
+    except KeyboardInterrupt:
+        code = 130
+    except Exception as e:  # a bug: one line, the traceback only with --debug
+        if g.debug:
+            import traceback
+            traceback.print_exc()
+        msg = "internal error: %s: %s" % (type(e).__name__, e)
+        g.logger.error(msg)
+        sys.stderr.write(msg + "\n")
+        code = 1
+    return _exit(code)
+
+
+def _exit(code):
+    sys.stdout.flush()
+    sys.exit(code)

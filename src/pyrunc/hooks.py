@@ -1,0 +1,61 @@
+"""OCI hooks run by the runtime itself: prestart and createRuntime (during
+create, in the runtime's namespaces), poststart (after start) and poststop
+(after the container stopped, from delete).  createContainer and
+startContainer hooks run inside the container's namespaces and so in the C
+child (see plan.py).  The state JSON goes to each hook on stdin."""
+import os
+
+from .errors import HookError
+
+
+def run_hooks(hooks, name, state_json):
+    """Run config.hooks[name] in order; raise HookError at the first failure."""
+    for i, hook in enumerate(hooks.get(name) or ()):
+        err = run_hook(hook, state_json)
+        if err:
+            raise HookError("%s hook #%d %s: %s" % (name, i, hook["path"], err))
+
+
+def run_hooks_warn(hooks, name, state_json, warn):
+    """Run every hook of hooks[name]; a failure is a warning (poststart,
+    poststop: runtime-spec 1.3)."""
+    for i, hook in enumerate(hooks.get(name) or ()):
+        err = run_hook(hook, state_json)
+        if err:
+            warn("%s hook #%d %s: %s" % (name, i, hook["path"], err))
+
+
+def run_hook(hook, state_json):
+    """Run one hook; return None on success or the failure as text."""
+    import subprocess  # only when there are hooks
+
+    args = hook.get("args") or [hook["path"]]
+    env = dict(e.split("=", 1) for e in hook.get("env") or ())
+    try:
+        proc = subprocess.Popen(args, executable=hook["path"], env=env, stdin=subprocess.PIPE,
+                                close_fds=True)
+    except OSError as e:
+        return "%s" % (e.strerror or e).lower() if hasattr(e, "strerror") else str(e)
+    try:
+        proc.communicate(state_json.encode(), timeout=hook.get("timeout"))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return "timed out after %d s" % hook["timeout"]
+    except BrokenPipeError:
+        proc.wait()
+    if proc.returncode != 0:
+        return describe_status(proc.returncode)
+    return None
+
+
+def describe_status(code):
+    if code < 0:
+        return "killed by signal %d" % -code
+    return "exit status %d" % code
+
+
+def wait_status_text(status):
+    if os.WIFSIGNALED(status):
+        return "killed by signal %d" % os.WTERMSIG(status)
+    return "exit status %d" % os.WEXITSTATUS(status)

@@ -1,0 +1,426 @@
+"""config.json -> SpawnPlan: the flat list of steps the C child executes.
+
+Pure functions, no system calls: everything the child needs is computed
+here, before clone (mount flags and data strings, capability masks, rlimit
+numbers, uid/gid map text, device numbers, argv and env arrays).  Each step
+carries the words the CLI prints if it fails.
+"""
+import posixpath
+
+from . import linux as L
+from .errors import ConfigError
+
+NAMESPACE_FLAGS = {
+    "pid": L.CLONE_NEWPID, "network": L.CLONE_NEWNET, "mount": L.CLONE_NEWNS,
+    "ipc": L.CLONE_NEWIPC, "uts": L.CLONE_NEWUTS, "user": L.CLONE_NEWUSER,
+    "cgroup": L.CLONE_NEWCGROUP, "time": L.CLONE_NEWTIME,
+}
+# Order in which existing namespaces are joined: the user namespace first
+# (it owns the others), the mount namespace last (it changes the view of
+# the paths of the others).
+JOIN_ORDER = ("user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount")
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+# Sync points: what the parent does when the child reaches them.
+SYNC_SETUP = 1   # write uid/gid maps, join the cgroup, oom_score_adj
+SYNC_HOOKS = 2   # run prestart/createRuntime hooks, send the hooks' state
+
+# mount(8) options -> (set flags, clear flags)
+MOUNT_FLAGS = {
+    "async": (0, L.MS_SYNCHRONOUS), "atime": (0, L.MS_NOATIME),
+    "bind": (L.MS_BIND, 0), "defaults": (0, 0), "dev": (0, L.MS_NODEV),
+    "diratime": (0, L.MS_NODIRATIME), "dirsync": (L.MS_DIRSYNC, 0),
+    "exec": (0, L.MS_NOEXEC), "iversion": (L.MS_I_VERSION, 0),
+    "lazytime": (L.MS_LAZYTIME, 0), "loud": (0, L.MS_SILENT),
+    "mand": (L.MS_MANDLOCK, 0), "noatime": (L.MS_NOATIME, 0),
+    "nodev": (L.MS_NODEV, 0), "nodiratime": (L.MS_NODIRATIME, 0),
+    "noexec": (L.MS_NOEXEC, 0), "noiversion": (0, L.MS_I_VERSION),
+    "nolazytime": (0, L.MS_LAZYTIME), "nomand": (0, L.MS_MANDLOCK),
+    "norelatime": (0, L.MS_RELATIME), "nostrictatime": (0, L.MS_STRICTATIME),
+    "nosuid": (L.MS_NOSUID, 0), "nosymfollow": (L.MS_NOSYMFOLLOW, 0),
+    "rbind": (L.MS_BIND | L.MS_REC, 0), "relatime": (L.MS_RELATIME, 0),
+    "remount": (L.MS_REMOUNT, 0), "ro": (L.MS_RDONLY, 0),
+    "rw": (0, L.MS_RDONLY), "silent": (L.MS_SILENT, 0),
+    "strictatime": (L.MS_STRICTATIME, 0), "suid": (0, L.MS_NOSUID),
+    "sync": (L.MS_SYNCHRONOUS, 0),
+}
+PROPAGATION_FLAGS = {
+    "private": L.MS_PRIVATE, "rprivate": L.MS_PRIVATE | L.MS_REC,
+    "shared": L.MS_SHARED, "rshared": L.MS_SHARED | L.MS_REC,
+    "slave": L.MS_SLAVE, "rslave": L.MS_SLAVE | L.MS_REC,
+    "unbindable": L.MS_UNBINDABLE, "runbindable": L.MS_UNBINDABLE | L.MS_REC,
+}
+# Flags a bind mount can only get by a remount after the bind.
+BIND_REMOUNT_FLAGS = (L.MS_RDONLY | L.MS_NOSUID | L.MS_NODEV | L.MS_NOEXEC |
+                      L.MS_NOATIME | L.MS_NODIRATIME | L.MS_RELATIME |
+                      L.MS_STRICTATIME | L.MS_NOSYMFOLLOW)
+
+DEFAULT_DEVICES = (
+    # path, major, minor
+    ("/dev/null", 1, 3), ("/dev/zero", 1, 5), ("/dev/full", 1, 7),
+    ("/dev/random", 1, 8), ("/dev/urandom", 1, 9), ("/dev/tty", 5, 0),
+)
+DEV_SYMLINKS = (
+    ("/proc/self/fd", "/dev/fd"), ("/proc/self/fd/0", "/dev/stdin"),
+    ("/proc/self/fd/1", "/dev/stdout"), ("/proc/self/fd/2", "/dev/stderr"),
+    ("pts/ptmx", "/dev/ptmx"),
+)
+DEVICE_TYPE_BITS = {"c": L.S_IFCHR, "u": L.S_IFCHR, "b": L.S_IFBLK, "p": L.S_IFIFO}
+
+
+class Step:
+    """One step of the child: an op kind (name of a PYRUNC_OP_*), the words
+    that describe it in an error, and the op's slots (flags a b c d s1..s4
+    v1 v2)."""
+
+    __slots__ = ("kind", "desc", "slots")
+
+    def __init__(self, kind, desc, **slots):
+        self.kind = kind
+        self.desc = desc
+        self.slots = slots
+
+    def __repr__(self):
+        return "Step(%s, %r, %r)" % (self.kind, self.desc, self.slots)
+
+
+class HostInfo:
+    """What the planner needs to know about the machine (tests fake it)."""
+
+    __slots__ = ("cap_last_cap", "cgroup_mounts", "rootfs_parent_mount")
+
+    def __init__(self, cap_last_cap=40, cgroup_mounts=(), rootfs_parent_mount="/"):
+        self.cap_last_cap = cap_last_cap
+        # the mount point the rootfs lives on (made private for pivot_root)
+        self.rootfs_parent_mount = rootfs_parent_mount
+        # [(name, host dir of the container's cgroup, is_v2)] for the
+        # `cgroup` mount type
+        self.cgroup_mounts = cgroup_mounts
+
+
+class SpawnPlan:
+    __slots__ = ("clone_flags", "steps", "uid_map", "gid_map", "user_ns",
+                 "joined", "oom_score_adj", "warnings", "fifo_step",
+                 "has_process", "sync_hooks", "timens_offsets")
+
+    def __init__(self):
+        self.clone_flags = 0
+        self.steps = []
+        self.uid_map = None
+        self.gid_map = None
+        self.user_ns = False
+        self.joined = []
+        self.oom_score_adj = None
+        self.warnings = []
+        self.fifo_step = None
+        self.has_process = True
+        self.sync_hooks = False
+        self.timens_offsets = None
+
+    def add(self, kind, desc, **slots):
+        step = Step(kind, desc, **slots)
+        self.steps.append(step)
+        return step
+
+
+def clean_path(path):
+    """Absolute, normalised container path ("a/../b" -> "/b")."""
+    return posixpath.normpath("/" + path) if path else "/"
+
+
+def parse_mount_options(options):
+    """-> (flags, propagation flags, data string)"""
+    flags = 0
+    propagation = 0
+    data = []
+    for opt in options or ():
+        if opt in MOUNT_FLAGS:
+            set_, clear = MOUNT_FLAGS[opt]
+            flags = (flags | set_) & ~clear
+        elif opt in PROPAGATION_FLAGS:
+            propagation |= PROPAGATION_FLAGS[opt]
+        else:
+            data.append(opt)
+    return flags, propagation, ",".join(data)
+
+
+def map_text(mappings):
+    return "".join("%d %d %d\n" % (m["containerID"], m["hostID"], m["size"])
+                   for m in mappings)
+
+
+def cap_mask(names, path, plan, last_cap):
+    mask = 0
+    for name in names or ():
+        num = L.CAP_NUMBERS.get(name)
+        if num is None:
+            plan.warnings.append("%s: unknown capability %r ignored" % (path, name))
+        elif num > last_cap:
+            plan.warnings.append("%s: capability %s is not supported by this kernel, ignored"
+                                 % (path, name))
+        else:
+            mask |= 1 << num
+    return mask
+
+
+def make_plan(config, bundle, rootfs, host, no_pivot=False, no_new_keyring=False,
+              preserve_fds=0, container_id=""):
+    """Turn a checked config into a SpawnPlan."""
+    plan = SpawnPlan()
+    linux = config.get("linux") or {}
+    process = config.get("process")
+    plan.has_process = process is not None
+    hooks = config.get("hooks") or {}
+
+    new_ns, joined = {}, {}
+    for ns in linux.get("namespaces") or ():
+        (joined if ns.get("path") else new_ns)[ns["type"]] = ns.get("path")
+    plan.user_ns = "user" in new_ns
+    if "mount" not in new_ns and "mount" not in joined:
+        raise ConfigError("linux.namespaces: a mount namespace is required")
+    if plan.user_ns:
+        if not linux.get("uidMappings") or not linux.get("gidMappings"):
+            raise ConfigError("linux.uidMappings: a new user namespace needs uidMappings and gidMappings")
+        plan.uid_map = map_text(linux["uidMappings"])
+        plan.gid_map = map_text(linux["gidMappings"])
+    elif linux.get("uidMappings") or linux.get("gidMappings"):
+        if "user" not in joined:
+            raise ConfigError("linux.uidMappings: mappings given without a new user namespace")
+    if "time" in joined and linux.get("timeOffsets"):
+        raise ConfigError("linux.timeOffsets: cannot set offsets when joining an existing time namespace")
+
+    _plan_namespaces(plan, new_ns, joined, linux)
+    if process is not None and process.get("oomScoreAdj") is not None:
+        plan.oom_score_adj = process["oomScoreAdj"]
+
+    if not no_new_keyring:
+        plan.add("KEYRING", "join session keyring", s1="_ses." + container_id)
+    if "uts" in new_ns or "uts" in joined:
+        if config.get("hostname"):
+            plan.add("SETHOSTNAME", "sethostname %r" % config["hostname"], s1=config["hostname"])
+        if config.get("domainname"):
+            plan.add("SETDOMAINNAME", "setdomainname %r" % config["domainname"],
+                     s1=config["domainname"])
+    elif config.get("hostname") or config.get("domainname"):
+        raise ConfigError("hostname: setting the hostname needs a new or joined uts namespace")
+
+    _plan_rootfs(plan, config, bundle, rootfs, linux, host, no_pivot)
+    has_sync_hooks = any(hooks.get(n) for n in ("prestart", "createRuntime",
+                                                 "createContainer", "startContainer"))
+    plan.sync_hooks = has_sync_hooks
+    if process is not None:
+        _plan_process(plan, process, host, preserve_fds, hooks)
+    else:
+        plan.add("READY", "signal created")
+    return plan
+
+
+def _plan_namespaces(plan, new_ns, joined, linux):
+    flags = 0
+    for kind in new_ns:
+        flags |= NAMESPACE_FLAGS[kind]
+    offsets = linux.get("timeOffsets")
+    if offsets and "time" in new_ns:
+        plan.timens_offsets = "".join(
+            "%s %d %d\n" % (clock, v.get("secs", 0), v.get("nanosecs", 0))
+            for clock, v in sorted(offsets.items()))
+    direct = not joined and "time" not in new_ns
+    if direct:
+        # One clone creates every namespace.  The cgroup namespace must be
+        # created after the parent has moved us into the container's
+        # cgroup, so that its root is that cgroup.
+        plan.clone_flags = flags & ~L.CLONE_NEWCGROUP
+        plan.add("SYNC", "wait for the runtime (uid/gid maps, cgroups)", a=SYNC_SETUP)
+        if "cgroup" in new_ns:
+            plan.add("UNSHARE", "create cgroup namespace", a=L.CLONE_NEWCGROUP)
+        return
+    # Join existing namespaces before creating new ones (a new user
+    # namespace would take away the rights to join the host-owned ones),
+    # then fork the init into a joined or new pid (and time) namespace.
+    plan.joined = [(k, joined[k]) for k in JOIN_ORDER if k in joined]
+    for kind, path in plan.joined:
+        plan.add("SETNS", "join %s namespace %s" % (kind, path), s1=path,
+                 a=NAMESPACE_FLAGS[kind])
+    if "user" in new_ns:
+        plan.add("UNSHARE", "create user namespace", a=L.CLONE_NEWUSER)
+    plan.add("SYNC", "wait for the runtime (uid/gid maps, cgroups)", a=SYNC_SETUP)
+    rest = flags & ~L.CLONE_NEWUSER
+    if rest:
+        names = ", ".join(k for k in new_ns if k != "user")
+        plan.add("UNSHARE", "create namespaces (%s)" % names, a=rest)
+    if plan.timens_offsets:
+        plan.add("WRITE_HOST", "write time namespace offsets",
+                 s1="/proc/self/timens_offsets", s2=plan.timens_offsets)
+    if "pid" in new_ns or "pid" in joined or "time" in new_ns or "time" in joined:
+        plan.add("FORK", "fork the container's init")
+
+
+def _plan_rootfs(plan, config, bundle, rootfs, linux, host, no_pivot):
+    prop_name = linux.get("rootfsPropagation")
+    root_prop = PROPAGATION_FLAGS[prop_name] if prop_name else 0
+    # Keep the container's mounts from reaching the host (and the host's
+    # unmounts from reaching the container, unless asked for).
+    plan.add("MOUNT_HOST", 'make "/" %s' % (prop_name or "rslave"), s2="/",
+             flags=(root_prop | L.MS_REC) if root_prop else L.MS_SLAVE | L.MS_REC)
+    if root_prop & L.MS_SHARED:
+        # pivot_root refuses a shared parent mount; see pivot_root(2).
+        plan.add("MOUNT_HOST", 'make the rootfs parent mount private', s2=host.rootfs_parent_mount,
+                 flags=L.MS_PRIVATE)
+    plan.add("MOUNT_HOST", "bind rootfs %s onto itself" % rootfs, s1=rootfs, s2=rootfs,
+             flags=L.MS_BIND | L.MS_REC)
+    plan.add("OPEN_ROOT", "open rootfs %s" % rootfs, s1=rootfs)
+
+    mounts = config.get("mounts") or ()
+    setup_dev = True
+    for m in mounts:
+        dest = clean_path(m["destination"])
+        flags, prop, data = parse_mount_options(m.get("options"))
+        kind = m.get("type") or ""
+        if dest == "/dev" and (flags & L.MS_BIND or kind == "bind"):
+            setup_dev = False
+        _plan_mount(plan, m, bundle, dest, kind, flags, prop, data, host)
+
+    in_userns = plan.user_ns
+    if setup_dev:
+        for path, major, minor in DEFAULT_DEVICES:
+            _plan_device(plan, path, L.S_IFCHR | 0o666, major, minor, 0, 0, in_userns)
+        for target, link in DEV_SYMLINKS:
+            plan.add("SYMLINK", "symlink %s -> %s" % (link, target), s1=target, s2=link)
+        plan.add("MKDIR", 'mkdir "/dev/shm"', s1="/dev/shm", a=0o1777)
+        plan.add("MKDIR", 'mkdir "/dev/pts"', s1="/dev/pts", a=0o755)
+    for d in linux.get("devices") or ():
+        mode = DEVICE_TYPE_BITS[d["type"]] | (d.get("fileMode", 0o666) & 0o7777)
+        _plan_device(plan, clean_path(d["path"]), mode, d.get("major", 0), d.get("minor", 0),
+                     d.get("uid", 0), d.get("gid", 0), in_userns)
+    process = config.get("process")
+    if process is not None:
+        plan.add("MKDIR", "mkdir cwd %r" % process["cwd"], s1=clean_path(process["cwd"]), a=0o755)
+
+    hooks = config.get("hooks") or {}
+    if any(hooks.get(n) for n in ("prestart", "createRuntime", "createContainer", "startContainer")):
+        plan.add("SYNC", "wait for the runtime (createRuntime hooks)", a=SYNC_HOOKS)
+    for i, h in enumerate(hooks.get("createContainer") or ()):
+        _plan_hook(plan, "createContainer", i, h, 0)
+
+    for key, value in sorted((linux.get("sysctl") or {}).items()):
+        path = "/proc/sys/" + key.replace(".", "/")
+        plan.add("WRITE_PROC", "write sysctl %s=%r" % (key, value), s1=path, s2=value)
+    for path in linux.get("maskedPaths") or ():
+        plan.add("MASK", "mask %s" % clean_path(path), s1=clean_path(path))
+    for path in linux.get("readonlyPaths") or ():
+        plan.add("READONLY", "make %s read-only" % clean_path(path), s1=clean_path(path))
+
+    if no_pivot:
+        plan.add("MOVE_ROOT", "move rootfs to / and chroot (--no-pivot)")
+    else:
+        plan.add("PIVOT_ROOT", "pivot_root to %s" % rootfs)
+    if (config.get("root") or {}).get("readonly"):
+        plan.add("REMOUNT_ROOT", 'remount "/" read-only', a=L.MS_RDONLY)
+    if root_prop:
+        plan.add("PROPAGATE_ROOT", 'set propagation of "/" to %s' % prop_name, a=root_prop)
+
+
+def _plan_mount(plan, m, bundle, dest, kind, flags, prop, data, host):
+    source = m.get("source") or ""
+    desc = "mount %s on %s" % (_q(source or kind), _q(dest))
+    if kind == "bind" or flags & L.MS_BIND:
+        if not source:
+            raise ConfigError("mounts: bind mount on %s has no source" % dest)
+        # A relative source is relative to the bundle (runtime-spec, config.md).
+        source = posixpath.join(bundle, source)
+        # a=3: create the target as a directory or a file, like the source.
+        plan.add("MOUNT", desc, s1=source, s2=dest, flags=L.MS_BIND | (flags & L.MS_REC),
+                 a=3, b=flags & BIND_REMOUNT_FLAGS, c=prop)
+        return
+    if kind == "cgroup":
+        _plan_cgroup_mount(plan, desc, dest, flags, prop, host)
+        return
+    plan.add("MOUNT", desc, s1=source or kind, s2=dest, s3=kind, s4=data or None,
+             flags=flags & ~L.MS_REMOUNT, a=1, c=prop)
+
+
+def _plan_cgroup_mount(plan, desc, dest, flags, prop, host):
+    v1 = [(n, p) for n, p, is_v2 in host.cgroup_mounts if not is_v2]
+    v2 = [(n, p) for n, p, is_v2 in host.cgroup_mounts if is_v2]
+    if not v1:
+        # Pure cgroup v2: bind the container's own cgroup.
+        for _, path in v2[:1]:
+            plan.add("MOUNT", desc, s1=path, s2=dest, flags=L.MS_BIND | L.MS_REC, a=1,
+                     b=(flags & BIND_REMOUNT_FLAGS) | L.MS_NOSUID | L.MS_NODEV | L.MS_NOEXEC,
+                     c=prop)
+        return
+    # cgroup v1: a tmpfs holding one bind mount per hierarchy, each of them
+    # the container's own cgroup.
+    plan.add("MOUNT", desc + " (tmpfs)", s1="tmpfs", s2=dest, s3="tmpfs", s4="mode=755",
+             flags=L.MS_NOSUID | L.MS_NODEV | L.MS_NOEXEC, a=1)
+    for name, path in v1 + [("unified", p) for _, p in v2]:
+        sub = posixpath.join(dest, name)
+        plan.add("MOUNT", "mount cgroup %s on %s" % (_q(name), _q(sub)), s1=path, s2=sub,
+                 flags=L.MS_BIND | L.MS_REC, a=1,
+                 b=(flags & BIND_REMOUNT_FLAGS) | L.MS_NOSUID | L.MS_NODEV | L.MS_NOEXEC,
+                 c=prop)
+    if flags & L.MS_RDONLY:
+        plan.add("MOUNT", desc + " (read-only)", s1=None, s2=dest, s3=None,
+                 flags=L.MS_REMOUNT | L.MS_RDONLY | L.MS_NOSUID | L.MS_NODEV | L.MS_NOEXEC, a=0)
+
+
+def _plan_device(plan, path, mode, major, minor, uid, gid, in_userns):
+    if in_userns:
+        # mknod is not allowed in a user namespace: bind the host's node.
+        plan.add("BIND_DEV", "bind device %s" % path, s1=path, s2=path)
+    else:
+        dev = (((major & 0xfffff000) << 32) | ((major & 0xfff) << 8) |
+               ((minor & 0xffffff00) << 12) | (minor & 0xff))
+        plan.add("MKNOD", "mknod %s" % path, s1=path, a=mode, b=dev, c=uid, d=gid)
+
+
+def _plan_hook(plan, name, index, hook, segment):
+    args = hook.get("args") or [hook["path"]]
+    plan.add("HOOK", "%s hook #%d %s" % (name, index, hook["path"]), s1=hook["path"],
+             v1=args, v2=hook.get("env") or [], a=hook.get("timeout") or 0, b=segment)
+
+
+def _plan_process(plan, process, host, preserve_fds, hooks):
+    for rl in process.get("rlimits") or ():
+        plan.add("RLIMIT", "setrlimit %s" % rl["type"], a=L.RLIMITS[rl["type"]],
+                 b=rl["soft"], c=rl["hard"])
+    cwd = clean_path(process["cwd"])
+    plan.add("CHDIR", "chdir to cwd %s" % _q(cwd), s1=cwd)
+    user = process.get("user") or {}
+    umask = user.get("umask")
+    plan.add("UMASK", "umask", a=0o022 if umask is None else umask)
+    caps = process.get("capabilities")
+    last = host.cap_last_cap
+    if caps is not None:
+        plan.add("BOUNDING", "drop capabilities from the bounding set",
+                 a=cap_mask(caps.get("bounding"), "process.capabilities.bounding", plan, last),
+                 b=last)
+    uid, gid = user.get("uid", 0), user.get("gid", 0)
+    groups = [str(g) for g in user.get("additionalGids") or ()]
+    plan.add("USER", "set user %d:%d" % (uid, gid), a=uid, b=gid, v1=groups)
+    if caps is not None:
+        plan.add("CAPS", "set capabilities",
+                 a=cap_mask(caps.get("effective"), "process.capabilities.effective", plan, last),
+                 b=cap_mask(caps.get("permitted"), "process.capabilities.permitted", plan, last),
+                 c=cap_mask(caps.get("inheritable"), "process.capabilities.inheritable", plan, last),
+                 d=cap_mask(caps.get("ambient"), "process.capabilities.ambient", plan, last))
+    if process.get("noNewPrivileges"):
+        plan.add("NO_NEW_PRIVS", "set no_new_privs")
+    plan.add("CLOSE_FDS", "close inherited file descriptors", a=3 + preserve_fds)
+    env = process.get("env") or []
+    path = DEFAULT_PATH
+    for e in env:
+        if e.startswith("PATH="):
+            path = e[5:]
+    args = process["args"]
+    plan.add("LOOKUP", "exec: %s" % _q(args[0]), s1=args[0], s2=path)
+    plan.add("READY", "signal created")
+    plan.fifo_step = plan.add("WAIT_START", "wait for start on the exec fifo", a=-1)
+    for i, h in enumerate(hooks.get("startContainer") or ()):
+        _plan_hook(plan, "startContainer", i, h, 1)
+    plan.add("EXEC", "exec %s" % _q(args[0]), v1=args, v2=env)
+
+
+def _q(text):
+    return '"%s"' % text

@@ -1,0 +1,398 @@
+"""The library API: Runtime(root) and the container lifecycle.
+
+    rt = Runtime("/run/pyrunc")
+    rt.create("web", "/path/to/bundle")
+    rt.start("web")
+    rt.state("web")["status"]   # "running"
+    rt.kill("web", 15)
+    rt.delete("web", force=True)
+
+Layers: this module orders the work; bundle checks the config, plan turns it
+into steps, spawn runs them in the child, state keeps <root>/<id>, cgroups
+and hooks do their part.  It never prints: errors are PyruncError.
+"""
+import os
+
+from . import bundle as bundle_mod
+from . import state as st
+from .cgroups import Cgroups
+from .errors import PyruncError, SpawnError, WrongState, quote, strerror
+from .hooks import run_hooks, run_hooks_warn
+from .log import Logger
+from .plan import SYNC_HOOKS, SYNC_SETUP, HostInfo, Step, make_plan
+
+DEFAULT_ROOT = "/run/pyrunc"
+
+
+class Runtime:
+    def __init__(self, root=DEFAULT_ROOT, logger=None):
+        self.root = root
+        self.log = logger or Logger()
+
+    # -- create ------------------------------------------------------------
+    def create(self, cid, bundle, pid_file=None, no_pivot=False, no_new_keyring=False,
+               preserve_fds=0):
+        """Create the container: its init waits on the exec fifo for start.
+        Returns the init's pid."""
+        sd = st.StateDir(self.root, cid)
+        bundle = os.path.abspath(bundle)
+        config, rootfs = bundle_mod.load(bundle)
+        sd.create()
+        try:
+            return self._create(sd, config, bundle, rootfs, pid_file, no_pivot,
+                                no_new_keyring, preserve_fds)
+        finally:
+            sd.unlock()
+
+    def _create(self, sd, config, bundle, rootfs, pid_file, no_pivot, no_new_keyring,
+                preserve_fds):
+        linux = config.get("linux") or {}
+        hooks = config.get("hooks") or {}
+        annotations = config.get("annotations") or {}
+        cgroups = None
+        child = None
+        fifo_fd = -1
+        try:
+            cgroups = Cgroups.for_container(linux.get("cgroupsPath"), sd.id)
+            cgroups.create()
+            host = HostInfo(cap_last_cap=_cap_last_cap(),
+                            cgroup_mounts=cgroups.dirs,
+                            rootfs_parent_mount=_mount_point_of(rootfs)
+                            if (linux.get("rootfsPropagation") or "").endswith("shared") else "/")
+            plan = make_plan(config, bundle, rootfs, host, no_pivot=no_pivot,
+                             no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
+                             container_id=sd.id)
+            # The child must not keep the state lock: a flock lives as long
+            # as any copy of its fd.
+            plan.steps.insert(0, Step("CLOSE", "close the state lock", a=sd.lock_fd))
+            for w in plan.warnings:
+                self.log.warn(w)
+            if plan.fifo_step is not None:
+                sd.make_fifo()
+                fifo_fd = os.open(sd.fifo, os.O_RDWR | os.O_CLOEXEC)
+                plan.fifo_step.slots["a"] = fifo_fd
+            child = _Child(plan)
+            child.spawn()
+            if fifo_fd >= 0:
+                os.close(fifo_fd)
+                fifo_fd = -1
+
+            def on_sync(sync_id, first_pid):
+                if sync_id & SYNC_SETUP:
+                    _setup_process(plan, first_pid, cgroups)
+                if sync_id & SYNC_HOOKS:
+                    creating = st.hook_state(sd.id, "creating", child.pid, bundle, annotations)
+                    run_hooks(hooks, "prestart", creating)
+                    run_hooks(hooks, "createRuntime", creating)
+                    created = st.hook_state(sd.id, "created", child.pid, bundle, annotations)
+                    return (creating + "\0" + created + "\0").encode()
+                return b"\0"
+
+            child.run(on_sync)
+            pid = child.pid
+            state = {
+                "id": sd.id,
+                "pid": pid,
+                "start_time": st.process_start_time(pid),
+                "bundle": bundle,
+                "rootfs": rootfs,
+                "created": st.now_rfc3339(),
+                "owner": "",
+                "annotations": annotations,
+                "has_process": plan.has_process,
+                "hooks": {k: hooks[k] for k in ("poststart", "poststop") if hooks.get(k)},
+                "cgroups": cgroups.to_state(),
+                "pid_ns": plan.clone_flags & 0x20000000 != 0 or any(
+                    k == "pid" for k, _ in plan.joined),
+            }
+            if not plan.has_process:
+                # Nothing waits on the fifo; keep the init, as runc keeps a
+                # container without a process in `created`.
+                sd.make_fifo()
+            sd.save(state)
+            if pid_file:
+                _write_pid_file(pid_file, pid)
+            child.close()
+            return pid
+        except BaseException:
+            if fifo_fd >= 0:
+                os.close(fifo_fd)
+            if child is not None:
+                child.kill()
+            if cgroups is not None:
+                cgroups.destroy()
+            sd.remove()
+            raise
+
+    # -- start -------------------------------------------------------------
+    def start(self, cid):
+        sd = st.StateDir(self.root, cid)
+        sd.open()
+        try:
+            state = self._load(sd)
+            status = st.status_of(sd, state)
+            if status != "created":
+                raise WrongState("cannot start a container that is %s" % status
+                                 if status != "running" else
+                                 "cannot start an already running container")
+            if not state.get("has_process", True):
+                raise WrongState("cannot start container %s: config.json has no process"
+                                 % quote(cid))
+            try:
+                fd = os.open(sd.fifo, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            except OSError as e:
+                if e.errno == 6:  # ENXIO: nobody reads: the init is gone
+                    raise WrongState("cannot start a container that has stopped") from None
+                raise
+            try:
+                os.write(fd, b"0")
+            finally:
+                os.close(fd)
+            os.unlink(sd.fifo)
+            hooks = state.get("hooks") or {}
+            if hooks.get("poststart"):
+                run_hooks_warn(hooks, "poststart",
+                               st.hook_state(cid, "running", state["pid"], state["bundle"],
+                                             state.get("annotations")), self.log.warn)
+        finally:
+            sd.unlock()
+
+    # -- state / list ------------------------------------------------------
+    def state(self, cid):
+        sd = st.StateDir(self.root, cid)
+        sd.open()
+        try:
+            return st.oci_state(sd, self._load(sd))
+        finally:
+            sd.unlock()
+
+    def list(self):
+        out = []
+        for cid in st.list_ids(self.root):
+            try:
+                sd = st.StateDir(self.root, cid)
+            except PyruncError:
+                continue
+            state = sd.load()
+            if state is None:
+                continue
+            out.append(st.oci_state(sd, state))
+        return out
+
+    # -- kill --------------------------------------------------------------
+    def kill(self, cid, sig, all_processes=False):
+        sd = st.StateDir(self.root, cid)
+        sd.open()
+        try:
+            state = self._load(sd)
+            if st.status_of(sd, state) == "stopped":
+                raise WrongState("container not running")
+            if all_processes:
+                cg = Cgroups.from_state(state.get("cgroups"))
+                for pid in cg.pids():
+                    try:
+                        os.kill(pid, sig)
+                    except ProcessLookupError:
+                        pass
+            _signal_init(state, sig)
+        finally:
+            sd.unlock()
+
+    # -- delete ------------------------------------------------------------
+    def delete(self, cid, force=False):
+        sd = st.StateDir(self.root, cid)
+        try:
+            sd.open()
+        except PyruncError:
+            if force:
+                # containerd deletes with --force what may be gone already
+                return
+            raise
+        try:
+            state = sd.load()
+            if state is None:
+                # a create that died half-way: nothing ran yet
+                sd.remove()
+                return
+            status = st.status_of(sd, state)
+            if status != "stopped":
+                if not force:
+                    raise WrongState("cannot delete container %s that is not stopped: %s"
+                                     % (quote(cid), status))
+                self._kill_all_and_wait(state)
+            self._cleanup(sd, state)
+        finally:
+            sd.unlock()
+
+    def _kill_all_and_wait(self, state):
+        cg = Cgroups.from_state(state.get("cgroups"))
+        targets = []
+        if st.init_alive(state):
+            targets.append(state["pid"])
+        for pid in cg.pids():
+            if pid not in targets:
+                targets.append(pid)
+        fds = []
+        for pid in targets:
+            try:
+                fd = os.pidfd_open(pid)
+            except OSError:
+                continue
+            if pid == state["pid"] and not st.init_alive(state):
+                os.close(fd)
+                continue
+            fds.append(fd)
+            try:
+                import signal
+                signal.pidfd_send_signal(fd, 9)
+            except ProcessLookupError:
+                pass
+        _wait_pidfds(fds)
+
+    def _cleanup(self, sd, state):
+        hooks = state.get("hooks") or {}
+        cg = Cgroups.from_state(state.get("cgroups"))
+        for left in cg.destroy():
+            self.log.warn("remove cgroup %s" % left)
+        if hooks.get("poststop"):
+            run_hooks_warn(hooks, "poststop",
+                           st.hook_state(sd.id, "stopped", 0, state["bundle"],
+                                         state.get("annotations")), self.log.warn)
+        sd.remove()
+
+    # -- run ---------------------------------------------------------------
+    def run(self, cid, bundle, pid_file=None, no_pivot=False, no_new_keyring=False,
+            preserve_fds=0, detach=False):
+        """create + start; in the foreground wait for the init and delete
+        the container; returns the exit code (128+N for signal N)."""
+        pid = self.create(cid, bundle, pid_file=pid_file, no_pivot=no_pivot,
+                          no_new_keyring=no_new_keyring, preserve_fds=preserve_fds)
+        if detach:
+            self.start(cid)
+            return 0
+        import signal
+        forwarded = [s for s in range(1, 32) if s not in _NOT_FORWARDED]
+        old = {}
+
+        def forward(signum, _frame):
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+        for s in forwarded:
+            try:
+                old[s] = signal.signal(s, forward)
+            except (OSError, ValueError):
+                pass
+        try:
+            self.start(cid)
+            _, status = os.waitpid(pid, 0)
+        except BaseException:
+            self.delete(cid, force=True)
+            raise
+        finally:
+            for s, h in old.items():
+                signal.signal(s, h)
+        self.delete(cid, force=True)
+        if os.WIFSIGNALED(status):
+            return 128 + os.WTERMSIG(status)
+        return os.WEXITSTATUS(status)
+
+    def _load(self, sd):
+        state = sd.load()
+        if state is None:
+            from .errors import ContainerNotFound
+            raise ContainerNotFound(sd.id)
+        return state
+
+
+# SIGKILL, SIGSTOP cannot be caught; faults are ours; SIGCHLD is for us.
+_NOT_FORWARDED = {4, 5, 7, 8, 9, 11, 17, 19, 13}
+
+
+def _Child(plan):
+    from .spawn import Child
+    return Child(plan)
+
+
+def _setup_process(plan, pid, cgroups):
+    """The parent's part before the child goes on: uid/gid maps, cgroups,
+    oom_score_adj (all on the host's /proc)."""
+    if plan.user_ns:
+        for name, text in (("uid_map", plan.uid_map), ("gid_map", plan.gid_map)):
+            _write_proc(pid, name, text)
+    cgroups.join(pid)
+    if plan.oom_score_adj is not None:
+        _write_proc(pid, "oom_score_adj", str(plan.oom_score_adj))
+
+
+def _write_proc(pid, name, text):
+    path = "/proc/%d/%s" % (pid, name)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.write(fd, text.encode())
+        finally:
+            os.close(fd)
+    except OSError as e:
+        raise SpawnError("write %s: %s" % (path, strerror(e.errno))) from None
+
+
+def _signal_init(state, sig):
+    """Signal the init through a pidfd, after checking that the pid still
+    names the process we started (pid reuse)."""
+    import signal
+    pid = state["pid"]
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        raise WrongState("container not running") from None
+    try:
+        if not st.init_alive(state):
+            raise WrongState("container not running")
+        signal.pidfd_send_signal(fd, sig)
+    except ProcessLookupError:
+        raise WrongState("container not running") from None
+    finally:
+        os.close(fd)
+
+
+def _wait_pidfds(fds, timeout_ms=10000):
+    import select
+    poller = select.poll()
+    for fd in fds:
+        poller.register(fd, select.POLLIN)
+    pending = set(fds)
+    while pending:
+        events = poller.poll(timeout_ms)
+        if not events:
+            break
+        for fd, _ in events:
+            poller.unregister(fd)
+            pending.discard(fd)
+    for fd in fds:
+        os.close(fd)
+
+
+def _write_pid_file(path, pid):
+    path = os.path.abspath(path)
+    st.write_atomic(path, str(pid).encode(), 0o644)
+
+
+def _cap_last_cap():
+    try:
+        with open("/proc/sys/kernel/cap_last_cap") as f:
+            return int(f.read())
+    except OSError:
+        return 40
+
+
+def _mount_point_of(path):
+    """The mount point that holds path (longest prefix in mountinfo)."""
+    best = "/"
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            mp = line.split(" ", 5)[4]
+            if (path == mp or path.startswith(mp.rstrip("/") + "/")) and len(mp) > len(best):
+                best = mp
+    return best

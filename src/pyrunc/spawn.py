@@ -1,0 +1,168 @@
+"""The boundary with the C shim: turn a SpawnPlan into C structs, clone the
+child, and answer it at its sync points over a SOCK_SEQPACKET socketpair.
+
+The parent side of each sync point is a callback, so that this module knows
+the protocol and nothing of cgroups or hooks.
+"""
+import os
+import struct
+
+from ._shim import ffi, lib
+from .errors import SpawnError, strerror
+from .hooks import wait_status_text
+
+MSG = struct.Struct("iiiiq")  # struct pyrunc_msg
+DETAIL_NOT_PROCFS, DETAIL_NOT_DEVNULL, DETAIL_HOOK_STATUS = 1, 2, 3
+
+_SLOTS_INT = ("flags", "a", "b", "c", "d")
+_SLOTS_STR = ("s1", "s2", "s3", "s4")
+_SLOTS_VEC = ("v1", "v2")
+
+
+class Child:
+    """A container child being set up.  `pids` are the processes of ours
+    that exist (the first child, and the init if it was forked)."""
+
+    def __init__(self, plan):
+        self.plan = plan
+        self.keep = []   # cffi objects the C side points into
+        self.pid = 0          # the init
+        self.first_pid = 0    # the process clone() made
+        self.pidfd = -1
+        self.sock = -1
+        self.reaped = set()
+        steps = plan.steps
+        ops = ffi.new("struct pyrunc_op[]", len(steps))
+        for i, step in enumerate(steps):
+            op = ops[i]
+            op.kind = getattr(lib, "PYRUNC_OP_" + step.kind)
+            slots = step.slots
+            for name in _SLOTS_INT:
+                v = slots.get(name)
+                if v:
+                    setattr(op, name, v)
+            for name in _SLOTS_STR:
+                v = slots.get(name)
+                if v is not None:
+                    setattr(op, name, self._cstr(v))
+            for name in _SLOTS_VEC:
+                v = slots.get(name)
+                if v is not None:
+                    setattr(op, name, self._cvec(v))
+        self.ops = ops
+        self.payload_size = 1 << 16
+        self.payload = ffi.new("char[]", self.payload_size)
+        self.cplan = ffi.new("struct pyrunc_plan *")
+        self.cplan.clone_flags = plan.clone_flags
+        self.cplan.cgroup_fd = -1
+        self.cplan.n_ops = len(steps)
+        self.cplan.ops = ops
+        self.cplan.payload = self.payload
+        self.cplan.payload_size = self.payload_size
+
+    def _cstr(self, s):
+        b = ffi.new("char[]", s.encode() if isinstance(s, str) else s)
+        self.keep.append(b)
+        return b
+
+    def _cvec(self, items):
+        arr = ffi.new("char *[]", len(items) + 1)
+        for i, s in enumerate(items):
+            arr[i] = self._cstr(s)
+        self.keep.append(arr)
+        return arr
+
+    def spawn(self):
+        fds = ffi.new("int[2]")
+        r = lib.pyrunc_socketpair(fds)
+        if r < 0:
+            raise SpawnError("socketpair: %s" % strerror(-r))
+        self.sock = fds[0]
+        self.cplan.sync_fd = fds[1]
+        pidfd = ffi.new("int *")
+        try:
+            pid = lib.pyrunc_spawn(self.cplan, pidfd)
+        finally:
+            os.close(fds[1])
+        if pid < 0:
+            os.close(self.sock)
+            raise SpawnError("clone: %s" % strerror(-pid))
+        self.first_pid = self.pid = pid
+        self.pidfd = pidfd[0]
+
+    def run(self, on_sync):
+        """Serve the child until it reports created; on_sync(sync_id, pid)
+        returns the bytes to answer with."""
+        while True:
+            data = os.read(self.sock, 256)
+            if not data:
+                raise SpawnError(self._died_text())
+            mtype, op, err, pid, arg = MSG.unpack(data[:MSG.size])
+            if mtype == lib.PYRUNC_MSG_SYNC:
+                reply = on_sync(arg, self.first_pid) or b"\0"
+                if len(reply) > self.payload_size:
+                    raise SpawnError("hook state too large (%d bytes)" % len(reply))
+                os.write(self.sock, reply)
+            elif mtype == lib.PYRUNC_MSG_PID:
+                # The first child forked the init into its pid namespace
+                # and exits: reap it, the init is ours (CLONE_PARENT).
+                self.pid = pid
+                self._reap(self.first_pid)
+                if self.pidfd >= 0:
+                    os.close(self.pidfd)
+                    self.pidfd = -1
+            elif mtype == lib.PYRUNC_MSG_ERROR:
+                raise SpawnError(self.describe_error(op, err, arg, pid))
+            elif mtype == lib.PYRUNC_MSG_READY:
+                return
+
+    def describe_error(self, index, err, detail, status):
+        steps = self.plan.steps
+        desc = steps[index].desc if index < len(steps) else "exec"
+        if detail == DETAIL_NOT_PROCFS:
+            return "%s: the target is not on a procfs" % desc
+        if detail == DETAIL_NOT_DEVNULL:
+            return "%s: /dev/null is not the null device" % desc
+        if detail == DETAIL_HOOK_STATUS:
+            return "%s: %s" % (desc, wait_status_text(status))
+        if index < len(steps) and steps[index].kind == "LOOKUP":
+            name = steps[index].slots["s1"]
+            if err == 2 and "/" not in name:
+                return '%s: executable file not found in $PATH' % desc
+            return "%s: stat %s: %s" % (desc, name, strerror(err))
+        return "%s: %s" % (desc, strerror(err))
+
+    def _died_text(self):
+        status = self._reap(self.pid)
+        if status is None:
+            return "container init exited before it was set up"
+        return "container init exited before it was set up: %s" % wait_status_text(status)
+
+    def _reap(self, pid):
+        if pid in self.reaped or pid <= 0:
+            return None
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            status = None
+        self.reaped.add(pid)
+        return status
+
+    def close(self):
+        if self.sock >= 0:
+            os.close(self.sock)
+            self.sock = -1
+        if self.pidfd >= 0:
+            os.close(self.pidfd)
+            self.pidfd = -1
+
+    def kill(self):
+        """Kill and reap whatever of the child exists (a failed create)."""
+        for pid in {self.first_pid, self.pid}:
+            if pid > 0 and pid not in self.reaped:
+                try:
+                    os.kill(pid, 9)
+                except ProcessLookupError:
+                    pass
+                self._reap(pid)
+        self.close()

@@ -1,0 +1,187 @@
+"""The state directory: the one place that knows the layout under --root.
+
+<root>/<id>/state.json   OCI state plus what later commands need
+<root>/<id>/exec.fifo    exists while the container is `created`
+
+Calls on one container are serialised by flock on <root>/<id> itself.
+"""
+import json
+import os
+import fcntl
+import time
+
+from .errors import BadArgument, ContainerExists, ContainerNotFound
+
+OCI_VERSION = "1.3.0"
+STATE_FILE = "state.json"
+FIFO = "exec.fifo"
+ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-.")
+NAME_MAX = 255
+
+
+def check_id(cid):
+    """runc's rule ^[\\w+-.]+$, and no "." or ".."."""
+    if not cid:
+        raise BadArgument("container id cannot be empty")
+    if len(cid) > NAME_MAX:
+        raise BadArgument("invalid container id %r: longer than %d characters" % (cid, NAME_MAX))
+    if cid in (".", "..") or not ID_CHARS.issuperset(cid):
+        raise BadArgument("invalid container id %r: only letters, digits and _ + - . are allowed"
+                          % cid)
+
+
+class StateDir:
+    """<root>/<id>: lock, state file, exec fifo."""
+
+    def __init__(self, root, cid):
+        check_id(cid)
+        self.id = cid
+        self.root = root
+        self.path = os.path.join(root, cid)
+        self.lock_fd = -1
+
+    @property
+    def fifo(self):
+        return os.path.join(self.path, FIFO)
+
+    def create(self):
+        """Make the directory and lock it; refuse an existing id."""
+        try:
+            os.mkdir(self.root, 0o711)
+        except FileExistsError:
+            pass
+        except FileNotFoundError:
+            os.makedirs(self.root, 0o711, exist_ok=True)
+        try:
+            os.mkdir(self.path, 0o711)
+        except FileExistsError:
+            raise ContainerExists(self.id) from None
+        self._lock()
+
+    def open(self):
+        """Lock an existing container's directory."""
+        try:
+            self._lock()
+        except (FileNotFoundError, NotADirectoryError):
+            raise ContainerNotFound(self.id) from None
+        if not os.path.exists(os.path.join(self.path, STATE_FILE)):
+            # A create that died before writing its state (delete --force
+            # can still clean it up).
+            if not os.path.isdir(self.path):
+                raise ContainerNotFound(self.id)
+
+    def _lock(self):
+        fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        self.lock_fd = fd
+
+    def unlock(self):
+        if self.lock_fd >= 0:
+            os.close(self.lock_fd)
+            self.lock_fd = -1
+
+    def load(self):
+        try:
+            with open(os.path.join(self.path, STATE_FILE), "rb") as f:
+                return json.loads(f.read())
+        except FileNotFoundError:
+            return None
+
+    def save(self, state):
+        """Write state.json atomically: tmp file, fsync, rename."""
+        write_atomic(os.path.join(self.path, STATE_FILE),
+                     json.dumps(state, separators=(",", ":")).encode())
+
+    def make_fifo(self):
+        os.mkfifo(self.fifo, 0o622)
+
+    def remove(self):
+        """Remove the directory and everything pyrunc put in it."""
+        try:
+            for entry in os.scandir(self.path):
+                os.unlink(entry.path)
+            os.rmdir(self.path)
+        except FileNotFoundError:
+            pass
+        self.unlock()
+
+
+def write_atomic(path, data, mode=0o600):
+    tmp = "%s.tmp-%d" % (path, os.getpid())
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.rename(tmp, path)
+
+
+def list_ids(root):
+    try:
+        return sorted(e.name for e in os.scandir(root) if e.is_dir(follow_symlinks=False))
+    except FileNotFoundError:
+        return []
+
+
+def process_start_time(pid):
+    """Field 22 of /proc/<pid>/stat (clock ticks since boot), or None if the
+    process is gone or a zombie: identifies a process across pid reuse."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            data = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = data[data.rindex(b")") + 2:].split()
+    if fields[0] in (b"Z", b"X"):
+        return None
+    return int(fields[19])
+
+
+def init_alive(state):
+    pid = state.get("pid") or 0
+    return pid > 0 and process_start_time(pid) == state.get("start_time")
+
+
+def status_of(sd, state):
+    """creating / created / running / stopped, per the runtime-spec
+    lifecycle: derived from the init process and the exec fifo."""
+    if state is None:
+        return "creating"
+    if not init_alive(state):
+        return "stopped"
+    if os.path.exists(sd.fifo):
+        return "created"
+    return "running"
+
+
+def oci_state(sd, state):
+    """The state document `pyrunc state` prints (runc's fields)."""
+    status = status_of(sd, state)
+    out = {
+        "ociVersion": OCI_VERSION,
+        "id": sd.id,
+        "pid": state["pid"] if status != "stopped" else 0,
+        "status": status,
+        "bundle": state["bundle"],
+        "rootfs": state["rootfs"],
+        "created": state["created"],
+        "owner": state.get("owner", ""),
+    }
+    if state.get("annotations"):
+        out["annotations"] = state["annotations"]
+    return out
+
+
+def hook_state(cid, status, pid, bundle, annotations):
+    """The state a hook reads on stdin (runtime-spec, runtime.md "State")."""
+    doc = {"ociVersion": OCI_VERSION, "id": cid, "status": status, "pid": pid,
+           "bundle": bundle}
+    if annotations:
+        doc["annotations"] = annotations
+    return json.dumps(doc)
+
+
+def now_rfc3339():
+    t = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%09dZ" % int((t % 1) * 1e9)
