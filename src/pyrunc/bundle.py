@@ -176,7 +176,8 @@ def _check_process(ck, process):
     for i, e in enumerate(env):
         if "=" not in e:
             ck.fail("process.env[%d]" % i, "expected KEY=value, got %r" % e)
-    ck.field(process, "terminal", "process", "bool")
+    if ck.field(process, "terminal", "process", "bool"):
+        ck.fail("process.terminal", "terminals are not supported yet by this version of pyrunc")
     ck.field(process, "noNewPrivileges", "process", "bool")
     ck.field(process, "apparmorProfile", "process", "string")
     ck.field(process, "selinuxLabel", "process", "string")

@@ -69,13 +69,21 @@ def _runtime(g):
     return Runtime(g.root, g.logger)
 
 
+def _no_console(o):
+    if o.console_socket:
+        raise BadArgument("--console-socket: terminals are not supported yet by this version "
+                          "of pyrunc")
+
+
 def cmd_create(g, o, a):
+    _no_console(o)
     _runtime(g).create(a[0], o.bundle, pid_file=o.pid_file, no_pivot=o.no_pivot,
                        no_new_keyring=o.no_new_keyring, preserve_fds=o.preserve_fds)
     return 0
 
 
 def cmd_run(g, o, a):
+    _no_console(o)
     return _runtime(g).run(a[0], o.bundle, pid_file=o.pid_file, no_pivot=o.no_pivot,
                            no_new_keyring=o.no_new_keyring, preserve_fds=o.preserve_fds,
                            detach=o.detach)

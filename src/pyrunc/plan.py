@@ -126,7 +126,8 @@ class SpawnPlan:
 
 def clean_path(path):
     """Absolute, normalised container path ("a/../b" -> "/b")."""
-    return posixpath.normpath("/" + path) if path else "/"
+    # (normpath keeps a leading "//", which POSIX allows to be special)
+    return posixpath.normpath("/" + path.lstrip("/"))
 
 
 def parse_mount_options(options):

@@ -1,0 +1,19 @@
+#!/bin/sh
+# Install pyrunc and what it needs on Debian 12, as root:
+#   apt packages (compiler, headers, libseccomp, busybox-static for the demo
+#   bundle and the tests), a venv at $PYRUNC_VENV (default /opt/pyrunc) with
+#   pyrunc and its test dependencies, and /usr/local/bin/pyrunc.
+set -eu
+repo=$(cd "$(dirname "$0")/.." && pwd)
+venv=${PYRUNC_VENV:-/opt/pyrunc}
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq python3 python3-venv python3-dev gcc libseccomp-dev \
+    busybox-static iproute2 >/dev/null
+# A venv of its own: the interpreter starts without other site-packages'
+# .pth files, which matters when a runtime is started for every command.
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/pip" install -q --upgrade pip
+"$venv/bin/pip" install -q --upgrade "$repo[test]"
+ln -sf "$venv/bin/pyrunc" /usr/local/bin/pyrunc
+pyrunc --version

@@ -1,0 +1,45 @@
+"""cgroupsPath -> directories, from fake /proc files."""
+from pyrunc.cgroups import container_dir, hierarchies
+
+MOUNTINFO = """\
+31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+99 31 0:32 / /mnt/again rw,relatime - cgroup cgroup rw,memory
+"""
+CGROUP = """\
+4:memory:/machine/a
+3:cpu:/machine
+1:name=systemd:/
+0::/init.scope
+"""
+
+
+def fake(tmp_path):
+    (tmp_path / "mountinfo").write_text(MOUNTINFO)
+    (tmp_path / "cgroup").write_text(CGROUP)
+    return {h.name: h for h in hierarchies(str(tmp_path / "mountinfo"),
+                                            str(tmp_path / "cgroup"))}
+
+
+def test_hierarchies_are_found_once_with_our_own_cgroup(tmp_path):
+    hs = fake(tmp_path)
+    assert set(hs) == {"cpu", "memory", "systemd", "unified"}
+    assert hs["memory"].own == "/machine/a" and hs["unified"].own == "/init.scope"
+    assert hs["unified"].v2 and not hs["cpu"].v2
+    assert hs["systemd"].controllers == ("name=systemd",)
+
+
+def test_absolute_relative_and_default_paths(tmp_path):
+    hs = fake(tmp_path)
+    assert container_dir(hs["cpu"], "/a/b", "id") == "/sys/fs/cgroup/cpu/a/b"
+    assert container_dir(hs["memory"], "x/y", "id") == "/sys/fs/cgroup/memory/machine/a/x/y"
+    assert container_dir(hs["unified"], "", "c1") == "/sys/fs/cgroup/unified/init.scope/c1"
+
+
+def test_relative_paths_cannot_climb_out(tmp_path):
+    hs = fake(tmp_path)
+    assert container_dir(hs["memory"], "../../../etc", "id") == \
+        "/sys/fs/cgroup/memory/machine/a/etc"

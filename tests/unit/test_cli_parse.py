@@ -1,0 +1,76 @@
+"""The command-line parser: runc's flag forms, exact arity, clear errors."""
+import pytest
+
+from pyrunc import cli
+from pyrunc.linux import parse_signal
+from pyrunc.state import check_id
+from pyrunc.errors import BadArgument
+
+
+def test_global_and_command_flags():
+    g, cmd, o, pos = cli.parse(["--root", "/r", "--log-format=json", "create", "--bundle", "/b",
+                                "--pid-file=/p", "--no-pivot", "--preserve-fds", "2", "id1"])
+    assert (g.root, g.log_format, cmd.name) == ("/r", "json", "create")
+    assert (o.bundle, o.pid_file, o.no_pivot, o.preserve_fds, pos) == ("/b", "/p", True, 2,
+                                                                       ["id1"])
+
+
+def test_go_style_single_dash_long_flags_and_short_aliases():
+    g, cmd, o, pos = cli.parse(["-root", "/r", "run", "-b", "/b", "-d", "x"])
+    assert (g.root, o.bundle, o.detach, pos) == ("/r", "/b", True, ["x"])
+
+
+def test_defaults():
+    g, cmd, o, pos = cli.parse(["kill", "c"])
+    assert g.root == "/run/pyrunc" and g.log_format == "text" and o.all is False
+    assert pos == ["c"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["create"], "requires exactly 1 argument"),
+    (["create", "a", "b"], "requires exactly 1 argument"),
+    (["kill", "a", "b", "c"], "requires 1 to 2 argument"),
+    (["create", "--bogus", "x"], "flag provided but not defined: --bogus"),
+    (["--log-format", "xml", "state", "x"], "invalid value 'xml'"),
+    (["create", "--preserve-fds", "-1", "x"], "invalid value '-1'"),
+    (["create", "--pid-file"], "flag needs an argument"),
+    (["frobnicate"], "no such command"),
+])
+def test_usage_errors(argv, message):
+    with pytest.raises(cli.UsageError, match=message):
+        cli.parse(argv)
+
+
+def test_help_is_requested():
+    with pytest.raises(cli.HelpRequested) as h:
+        cli.parse(["create", "--help"])
+    assert h.value.cmd == "create"
+
+
+def test_help_renders_from_the_table(capsys):
+    from pyrunc.clihelp import show_help
+    show_help("create")
+    out = capsys.readouterr().out
+    assert "--pid-file" in out and "--bundle" in out
+
+
+@pytest.mark.parametrize("text, num", [("KILL", 9), ("SIGKILL", 9), ("9", 9), ("term", 15),
+                                       ("SIGRTMIN+2", 36), ("USR1", 10)])
+def test_signals(text, num):
+    assert parse_signal(text) == num
+
+
+@pytest.mark.parametrize("text", ["FOO", "0", "65", "SIGRTMAX+1", ""])
+def test_bad_signals(text):
+    assert parse_signal(text) is None
+
+
+@pytest.mark.parametrize("cid", ["", "a/b", "..", ".", "a b", "a\nb", "x" * 256, "é"])
+def test_invalid_ids(cid):
+    with pytest.raises(BadArgument):
+        check_id(cid)
+
+
+@pytest.mark.parametrize("cid", ["a", "web-1", "a.b_c+d", "0" * 255])
+def test_valid_ids(cid):
+    check_id(cid)

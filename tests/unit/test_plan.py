@@ -1,0 +1,235 @@
+"""spec -> plan: pure functions, no root needed."""
+import pytest
+
+from pyrunc import linux as L
+from pyrunc.errors import ConfigError
+from pyrunc.plan import (SYNC_HOOKS, SYNC_SETUP, HostInfo, make_plan, map_text,
+                         parse_mount_options)
+from pyrunc.specgen import default_spec
+
+
+def plan_for(spec, **kw):
+    return make_plan(spec, "/bundle", "/bundle/rootfs", HostInfo(cap_last_cap=40), **kw)
+
+
+def kinds(plan):
+    return [s.kind for s in plan.steps]
+
+
+def steps(plan, kind):
+    return [s for s in plan.steps if s.kind == kind]
+
+
+def test_default_spec_creates_its_namespaces_in_one_clone():
+    plan = plan_for(default_spec())
+    expected = (L.CLONE_NEWPID | L.CLONE_NEWNET | L.CLONE_NEWIPC | L.CLONE_NEWUTS |
+                L.CLONE_NEWNS)
+    assert plan.clone_flags == expected
+    # the cgroup namespace comes after the parent moved us into the cgroup
+    assert kinds(plan)[0] == "SYNC" and plan.steps[0].slots["a"] == SYNC_SETUP
+    assert plan.steps[1].kind == "UNSHARE"
+    assert plan.steps[1].slots["a"] == L.CLONE_NEWCGROUP
+    assert "FORK" not in kinds(plan)
+
+
+def test_steps_follow_the_spec_order():
+    order = kinds(plan_for(default_spec()))
+    assert order.index("OPEN_ROOT") < order.index("MOUNT") < order.index("MKNOD")
+    assert order.index("MASK") < order.index("PIVOT_ROOT") < order.index("USER")
+    assert order.index("CAPS") < order.index("LOOKUP") < order.index("READY")
+    assert order[-3:] == ["READY", "WAIT_START", "EXEC"]
+
+
+def test_joining_a_namespace_forks_the_init_after_setns():
+    spec = default_spec()
+    spec["linux"]["namespaces"] = [{"type": "mount"}, {"type": "pid", "path": "/proc/1/ns/pid"},
+                                   {"type": "network", "path": "/proc/1/ns/net"}]
+    del spec["hostname"]
+    plan = plan_for(spec)
+    assert plan.clone_flags == 0
+    order = kinds(plan)
+    assert order[:2] == ["SETNS", "SETNS"]
+    assert [s.slots["a"] for s in steps(plan, "SETNS")] == [L.CLONE_NEWNET, L.CLONE_NEWPID]
+    assert order.index("SYNC") < order.index("UNSHARE") < order.index("FORK")
+
+
+def test_user_namespace_maps_are_text_for_proc():
+    spec = default_spec()
+    spec["linux"]["namespaces"].append({"type": "user"})
+    spec["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    spec["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 10}]
+    plan = plan_for(spec)
+    assert plan.user_ns
+    assert plan.uid_map == "0 100000 65536\n"
+    assert plan.gid_map == "0 200000 10\n"
+    # mknod is not allowed in a user namespace: devices are bind mounts
+    assert not steps(plan, "MKNOD")
+    assert {s.slots["s2"] for s in steps(plan, "BIND_DEV")} >= {"/dev/null", "/dev/tty"}
+
+
+def test_user_namespace_without_mappings_is_an_error():
+    spec = default_spec()
+    spec["linux"]["namespaces"].append({"type": "user"})
+    with pytest.raises(ConfigError, match="uidMappings"):
+        plan_for(spec)
+
+
+def test_time_namespace_offsets_are_written_before_the_fork():
+    spec = default_spec()
+    spec["linux"]["namespaces"].append({"type": "time"})
+    spec["linux"]["timeOffsets"] = {"boottime": {"secs": 86400, "nanosecs": 0}}
+    plan = plan_for(spec)
+    order = kinds(plan)
+    write = steps(plan, "WRITE_HOST")[0]
+    assert write.slots["s2"] == "boottime 86400 0\n"
+    assert order.index("WRITE_HOST") < order.index("FORK")
+
+
+def test_mount_namespace_is_required():
+    spec = default_spec()
+    spec["linux"]["namespaces"] = [{"type": "pid"}]
+    with pytest.raises(ConfigError, match="mount namespace"):
+        plan_for(spec)
+
+
+@pytest.mark.parametrize("options, flags, prop, data", [
+    (["nosuid", "nodev", "noexec"], L.MS_NOSUID | L.MS_NODEV | L.MS_NOEXEC, 0, ""),
+    (["ro", "rw"], 0, 0, ""),
+    (["rbind", "rslave"], L.MS_BIND | L.MS_REC, L.MS_SLAVE | L.MS_REC, ""),
+    (["mode=755", "size=65536k", "strictatime"], L.MS_STRICTATIME, 0, "mode=755,size=65536k"),
+    (["noatime", "atime"], 0, 0, ""),
+    (["shared"], 0, L.MS_SHARED, ""),
+    (["runbindable"], 0, L.MS_UNBINDABLE | L.MS_REC, ""),
+])
+def test_mount_options(options, flags, prop, data):
+    assert parse_mount_options(options) == (flags, prop, data)
+
+
+def test_bind_mount_remounts_with_its_flags_and_resolves_relative_sources():
+    spec = default_spec()
+    spec["mounts"] = [{"destination": "/data", "type": "bind", "source": "data",
+                       "options": ["rbind", "ro", "nosuid", "private"]}]
+    mount = steps(plan_for(spec), "MOUNT")[0]
+    assert mount.slots["s1"] == "/bundle/data"
+    assert mount.slots["flags"] == L.MS_BIND | L.MS_REC
+    assert mount.slots["b"] == L.MS_RDONLY | L.MS_NOSUID
+    assert mount.slots["c"] == L.MS_PRIVATE
+    assert mount.desc == 'mount "data" on "/data"'
+
+
+def test_destinations_are_cleaned():
+    spec = default_spec()
+    spec["mounts"] = [{"destination": "a/../../tmp", "type": "tmpfs", "source": "tmpfs"}]
+    assert steps(plan_for(spec), "MOUNT")[0].slots["s2"] == "/tmp"
+
+
+def test_bind_mounted_dev_skips_default_devices():
+    spec = default_spec()
+    spec["mounts"].append({"destination": "/dev", "type": "bind", "source": "/dev",
+                           "options": ["rbind"]})
+    plan = plan_for(spec)
+    assert not steps(plan, "MKNOD") and not steps(plan, "SYMLINK")
+
+
+def test_default_devices_and_linux_devices():
+    spec = default_spec()
+    spec["linux"]["devices"] = [{"type": "c", "path": "/dev/fuse", "major": 10, "minor": 229,
+                                 "fileMode": 0o600, "uid": 1000, "gid": 1000}]
+    nodes = {s.slots["s1"]: s.slots for s in steps(plan_for(spec), "MKNOD")}
+    assert set(nodes) == {"/dev/null", "/dev/zero", "/dev/full", "/dev/random",
+                          "/dev/urandom", "/dev/tty", "/dev/fuse"}
+    assert nodes["/dev/null"]["b"] == (1 << 8) | 3
+    fuse = nodes["/dev/fuse"]
+    assert fuse["a"] == L.S_IFCHR | 0o600
+    assert fuse["b"] == (10 << 8) | 229
+    assert (fuse["c"], fuse["d"]) == (1000, 1000)
+
+
+def test_capability_masks_and_warnings():
+    spec = default_spec()
+    spec["process"]["capabilities"] = {
+        "bounding": ["CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_BOGUS"],
+        "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"],
+        "inheritable": [], "ambient": ["CAP_KILL"]}
+    plan = plan_for(spec)
+    bounding = steps(plan, "BOUNDING")[0].slots
+    caps = steps(plan, "CAPS")[0].slots
+    assert bounding["a"] == (1 << 5) | (1 << 10)
+    assert bounding["b"] == 40
+    assert caps["a"] == caps["b"] == caps["d"] == 1 << 5
+    assert caps["c"] == 0
+    assert any("CAP_BOGUS" in w for w in plan.warnings)
+
+
+def test_capability_beyond_the_kernel_is_a_warning():
+    spec = default_spec()
+    spec["process"]["capabilities"] = {"bounding": ["CAP_CHECKPOINT_RESTORE"]}
+    plan = make_plan(spec, "/b", "/b/rootfs", HostInfo(cap_last_cap=37))
+    assert steps(plan, "BOUNDING")[0].slots["a"] == 0
+    assert any("not supported by this kernel" in w for w in plan.warnings)
+
+
+def test_process_user_rlimits_and_lookup():
+    spec = default_spec()
+    spec["process"]["user"] = {"uid": 1000, "gid": 100, "additionalGids": [5, 6], "umask": 0o077}
+    spec["process"]["rlimits"] = [{"type": "RLIMIT_NPROC", "soft": 10, "hard": 20}]
+    spec["process"]["env"] = ["PATH=/opt/bin:/bin", "A=b"]
+    spec["process"]["args"] = ["tool", "--flag"]
+    plan = plan_for(spec)
+    user = steps(plan, "USER")[0].slots
+    assert (user["a"], user["b"], user["v1"]) == (1000, 100, ["5", "6"])
+    assert steps(plan, "UMASK")[0].slots["a"] == 0o077
+    assert steps(plan, "RLIMIT")[0].slots == {"a": L.RLIMITS["RLIMIT_NPROC"], "b": 10, "c": 20}
+    lookup = steps(plan, "LOOKUP")[0].slots
+    assert (lookup["s1"], lookup["s2"]) == ("tool", "/opt/bin:/bin")
+    exe = steps(plan, "EXEC")[0].slots
+    assert exe["v1"] == ["tool", "--flag"] and exe["v2"] == ["PATH=/opt/bin:/bin", "A=b"]
+
+
+def test_sysctl_masked_and_readonly_paths():
+    spec = default_spec()
+    spec["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1"}
+    plan = plan_for(spec)
+    assert steps(plan, "WRITE_PROC")[0].slots == {"s1": "/proc/sys/net/ipv4/ip_forward",
+                                                  "s2": "1"}
+    assert "/proc/kcore" in [s.slots["s1"] for s in steps(plan, "MASK")]
+    assert "/proc/sys" in [s.slots["s1"] for s in steps(plan, "READONLY")]
+
+
+def test_readonly_root_and_no_pivot():
+    plan = plan_for(default_spec(), no_pivot=True)
+    assert "MOVE_ROOT" in kinds(plan) and "PIVOT_ROOT" not in kinds(plan)
+    assert steps(plan, "REMOUNT_ROOT")[0].slots["a"] == L.MS_RDONLY
+
+
+def test_hooks_in_the_container_get_the_state_from_the_sync_payload():
+    spec = default_spec()
+    hook = {"path": "/bin/true", "args": ["true", "x"], "env": ["A=1"], "timeout": 5}
+    spec["hooks"] = {"createContainer": [hook], "startContainer": [hook], "poststop": [hook]}
+    plan = plan_for(spec)
+    order = kinds(plan)
+    assert [s.slots["a"] for s in steps(plan, "SYNC")] == [SYNC_SETUP, SYNC_HOOKS]
+    create_hook, start_hook = steps(plan, "HOOK")
+    assert create_hook.slots["b"] == 0 and start_hook.slots["b"] == 1
+    assert create_hook.slots["v1"] == ["true", "x"] and create_hook.slots["a"] == 5
+    assert order.index("HOOK") < order.index("PIVOT_ROOT")
+    assert order.index("WAIT_START") < len(order) - 1 - order[::-1].index("HOOK") < order.index("EXEC")
+
+
+def test_no_process_signals_ready_without_a_fifo():
+    spec = default_spec()
+    del spec["process"]
+    plan = plan_for(spec)
+    assert plan.fifo_step is None and kinds(plan)[-1] == "READY"
+
+
+def test_hostname_needs_a_uts_namespace():
+    spec = default_spec()
+    spec["linux"]["namespaces"] = [{"type": "mount"}]
+    with pytest.raises(ConfigError, match="uts"):
+        plan_for(spec)
+
+
+def test_map_text():
+    assert map_text([{"containerID": 0, "hostID": 1, "size": 2},
+                     {"containerID": 5, "hostID": 6, "size": 7}]) == "0 1 2\n5 6 7\n"
