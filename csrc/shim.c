@@ -683,9 +683,13 @@ static int op_caps(struct pyrunc_op *op)
         return -errno;
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
         return -errno;
+    /* An ambient capability needs to be permitted and inheritable; the
+     * planner warned about the others, which the kernel refuses (as runc,
+     * this is not fatal). */
     for (cap = 0; cap < 64; cap++)
         if ((amb & (1ULL << cap)) &&
-            prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (unsigned long)cap, 0, 0) < 0)
+            prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (unsigned long)cap, 0, 0) < 0 &&
+            errno != EPERM)
             return -errno;
     return 0;
 }

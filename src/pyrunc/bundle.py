@@ -5,8 +5,9 @@ and must cost microseconds.  They cover every field pyrunc acts on and name
 the JSON path of what is wrong (`process.args: expected array of strings`).
 The full schema in spec/ is there for a deeper check (pyrunc.schema).
 """
-import json
 import os
+
+from . import jsonio
 
 from .errors import ConfigError
 from .linux import RLIMITS
@@ -31,7 +32,7 @@ def load(bundle):
     except OSError as e:
         raise ConfigError("open %s: %s" % (path, e.strerror.lower())) from None
     try:
-        config = json.loads(data)
+        config = jsonio.loads(data)
     except ValueError as e:
         raise ConfigError("config.json: invalid JSON: %s" % e) from None
     check(config)

@@ -95,8 +95,8 @@ def cmd_start(g, o, a):
 
 
 def cmd_state(g, o, a):
-    import json
-    sys.stdout.write(json.dumps(_runtime(g).state(a[0]), indent=2) + "\n")
+    from .jsonio import dumps
+    sys.stdout.write(dumps(_runtime(g).state(a[0]), indent=2) + "\n")
     return 0
 
 
@@ -120,8 +120,8 @@ def cmd_list(g, o, a):
     if o.quiet:
         sys.stdout.write("".join(s["id"] + "\n" for s in states))
     elif o.format == "json":
-        import json
-        sys.stdout.write(json.dumps(states) + "\n")
+        from .jsonio import dumps
+        sys.stdout.write(dumps(states) + "\n")
     else:
         rows = [("ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER")]
         rows += [(s["id"], str(s["pid"]), s["status"], s["bundle"], s["created"],

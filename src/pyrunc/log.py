@@ -16,8 +16,8 @@ class Logger:
         t = time.time()
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%06dZ" % int((t % 1) * 1e6)
         if self.fmt == "json":
-            import json
-            return json.dumps({"level": level, "msg": msg, "time": stamp}) + "\n"
+            from .jsonio import dumps
+            return dumps({"level": level, "msg": msg, "time": stamp}) + "\n"
         return 'time="%s" level=%s msg="%s"\n' % (stamp, level, msg.replace('"', '\\"'))
 
     def _write(self, level, msg, to_stderr):

@@ -23,8 +23,9 @@ JOIN_ORDER = ("user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount")
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 # Sync points: what the parent does when the child reaches them.
-SYNC_SETUP = 1   # write uid/gid maps, join the cgroup, oom_score_adj
+SYNC_SETUP = 1   # write uid/gid maps (and join the cgroups before a fork)
 SYNC_HOOKS = 2   # run prestart/createRuntime hooks, send the hooks' state
+SYNC_CGROUP = 4  # the parent has put the child in its cgroups
 
 # mount(8) options -> (set flags, clear flags)
 MOUNT_FLAGS = {
@@ -100,12 +101,15 @@ class HostInfo:
 
 
 class SpawnPlan:
-    __slots__ = ("clone_flags", "steps", "uid_map", "gid_map", "user_ns",
+    __slots__ = ("clone_flags", "direct", "steps", "uid_map", "gid_map", "user_ns",
                  "joined", "oom_score_adj", "warnings", "fifo_step",
                  "has_process", "sync_hooks", "timens_offsets")
 
     def __init__(self):
         self.clone_flags = 0
+        # direct: one clone makes the init; the parent joins it to its
+        # cgroups while it sets up its mounts (see _plan_namespaces)
+        self.direct = True
         self.steps = []
         self.uid_map = None
         self.gid_map = None
@@ -226,15 +230,16 @@ def _plan_namespaces(plan, new_ns, joined, linux):
         plan.timens_offsets = "".join(
             "%s %d %d\n" % (clock, v.get("secs", 0), v.get("nanosecs", 0))
             for clock, v in sorted(offsets.items()))
-    direct = not joined and "time" not in new_ns
-    if direct:
-        # One clone creates every namespace.  The cgroup namespace must be
-        # created after the parent has moved us into the container's
-        # cgroup, so that its root is that cgroup.
+    plan.direct = not joined and "time" not in new_ns
+    if plan.direct:
+        # One clone creates every namespace.  Joining cgroups costs a
+        # grace period of RCU on cgroup v1 (~10 ms here): the parent does
+        # it while the child mounts, and the child waits for it at
+        # SYNC_CGROUP, before it creates its cgroup namespace (whose root
+        # must be the container's cgroup) and before anything it starts.
         plan.clone_flags = flags & ~L.CLONE_NEWCGROUP
-        plan.add("SYNC", "wait for the runtime (uid/gid maps, cgroups)", a=SYNC_SETUP)
-        if "cgroup" in new_ns:
-            plan.add("UNSHARE", "create cgroup namespace", a=L.CLONE_NEWCGROUP)
+        if plan.user_ns:
+            plan.add("SYNC", "wait for the runtime (uid/gid maps)", a=SYNC_SETUP)
         return
     # Join existing namespaces before creating new ones (a new user
     # namespace would take away the rights to join the host-owned ones),
@@ -255,6 +260,10 @@ def _plan_namespaces(plan, new_ns, joined, linux):
                  s1="/proc/self/timens_offsets", s2=plan.timens_offsets)
     if "pid" in new_ns or "pid" in joined or "time" in new_ns or "time" in joined:
         plan.add("FORK", "fork the container's init")
+
+
+def _new_namespaces(linux):
+    return [ns["type"] for ns in linux.get("namespaces") or () if not ns.get("path")]
 
 
 def _plan_rootfs(plan, config, bundle, rootfs, linux, host, no_pivot):
@@ -299,8 +308,13 @@ def _plan_rootfs(plan, config, bundle, rootfs, linux, host, no_pivot):
         plan.add("MKDIR", "mkdir cwd %r" % process["cwd"], s1=clean_path(process["cwd"]), a=0o755)
 
     hooks = config.get("hooks") or {}
+    sync = SYNC_CGROUP if plan.direct else 0
     if any(hooks.get(n) for n in ("prestart", "createRuntime", "createContainer", "startContainer")):
-        plan.add("SYNC", "wait for the runtime (createRuntime hooks)", a=SYNC_HOOKS)
+        sync |= SYNC_HOOKS
+    if sync:
+        plan.add("SYNC", "wait for the runtime (cgroups, createRuntime hooks)", a=sync)
+    if plan.direct and "cgroup" in _new_namespaces(linux):
+        plan.add("UNSHARE", "create cgroup namespace", a=L.CLONE_NEWCGROUP)
     for i, h in enumerate(hooks.get("createContainer") or ()):
         _plan_hook(plan, "createContainer", i, h, 0)
 
@@ -401,11 +415,15 @@ def _plan_process(plan, process, host, preserve_fds, hooks):
     groups = [str(g) for g in user.get("additionalGids") or ()]
     plan.add("USER", "set user %d:%d" % (uid, gid), a=uid, b=gid, v1=groups)
     if caps is not None:
-        plan.add("CAPS", "set capabilities",
-                 a=cap_mask(caps.get("effective"), "process.capabilities.effective", plan, last),
-                 b=cap_mask(caps.get("permitted"), "process.capabilities.permitted", plan, last),
-                 c=cap_mask(caps.get("inheritable"), "process.capabilities.inheritable", plan, last),
-                 d=cap_mask(caps.get("ambient"), "process.capabilities.ambient", plan, last))
+        sets = {name: cap_mask(caps.get(name), "process.capabilities." + name, plan, last)
+                for name in ("effective", "permitted", "inheritable", "ambient")}
+        not_raisable = sets["ambient"] & ~(sets["permitted"] & sets["inheritable"])
+        if not_raisable:
+            names = [L.CAPABILITIES[n] for n in range(last + 1) if not_raisable & (1 << n)]
+            plan.warnings.append("process.capabilities.ambient: %s not raised: an ambient "
+                                 "capability must be permitted and inheritable" % ", ".join(names))
+        plan.add("CAPS", "set capabilities", a=sets["effective"], b=sets["permitted"],
+                 c=sets["inheritable"], d=sets["ambient"])
     if process.get("noNewPrivileges"):
         plan.add("NO_NEW_PRIVS", "set no_new_privs")
     plan.add("CLOSE_FDS", "close inherited file descriptors", a=3 + preserve_fds)

@@ -13,6 +13,9 @@ and hooks do their part.  It never prints: errors are PyruncError.
 """
 import os
 
+# _signal, not signal: the signal module builds enums at import (~2 ms).
+import _signal
+
 from . import bundle as bundle_mod
 from . import state as st
 from .cgroups import Cgroups
@@ -77,17 +80,30 @@ class Runtime:
                 os.close(fifo_fd)
                 fifo_fd = -1
 
+            def join():
+                cgroups.join(child.first_pid)
+                if plan.oom_score_adj is not None:
+                    _write_proc(child.first_pid, "oom_score_adj", str(plan.oom_score_adj))
+
             def on_sync(sync_id, first_pid):
                 if sync_id & SYNC_SETUP:
-                    _setup_process(plan, first_pid, cgroups)
+                    if plan.user_ns:
+                        for name, text in (("uid_map", plan.uid_map),
+                                           ("gid_map", plan.gid_map)):
+                            _write_proc(first_pid, name, text)
+                    if plan.direct:
+                        return None, join   # while the child mounts
+                    join()   # before the child forks the init
                 if sync_id & SYNC_HOOKS:
                     creating = st.hook_state(sd.id, "creating", child.pid, bundle, annotations)
                     run_hooks(hooks, "prestart", creating)
                     run_hooks(hooks, "createRuntime", creating)
                     created = st.hook_state(sd.id, "created", child.pid, bundle, annotations)
-                    return (creating + "\0" + created + "\0").encode()
-                return b"\0"
+                    return (creating + "\0" + created + "\0").encode(), None
+                return None, None
 
+            if plan.direct and not plan.user_ns:
+                join()   # nothing to wait for: the child mounts meanwhile
             child.run(on_sync)
             pid = child.pid
             state = {
@@ -243,8 +259,7 @@ class Runtime:
                 continue
             fds.append(fd)
             try:
-                import signal
-                signal.pidfd_send_signal(fd, 9)
+                _signal.pidfd_send_signal(fd, 9)
             except ProcessLookupError:
                 pass
         _wait_pidfds(fds)
@@ -270,7 +285,6 @@ class Runtime:
         if detach:
             self.start(cid)
             return 0
-        import signal
         forwarded = [s for s in range(1, 32) if s not in _NOT_FORWARDED]
         old = {}
 
@@ -281,7 +295,7 @@ class Runtime:
                 pass
         for s in forwarded:
             try:
-                old[s] = signal.signal(s, forward)
+                old[s] = _signal.signal(s, forward)
             except (OSError, ValueError):
                 pass
         try:
@@ -292,7 +306,7 @@ class Runtime:
             raise
         finally:
             for s, h in old.items():
-                signal.signal(s, h)
+                _signal.signal(s, h)
         self.delete(cid, force=True)
         if os.WIFSIGNALED(status):
             return 128 + os.WTERMSIG(status)
@@ -315,17 +329,6 @@ def _Child(plan):
     return Child(plan)
 
 
-def _setup_process(plan, pid, cgroups):
-    """The parent's part before the child goes on: uid/gid maps, cgroups,
-    oom_score_adj (all on the host's /proc)."""
-    if plan.user_ns:
-        for name, text in (("uid_map", plan.uid_map), ("gid_map", plan.gid_map)):
-            _write_proc(pid, name, text)
-    cgroups.join(pid)
-    if plan.oom_score_adj is not None:
-        _write_proc(pid, "oom_score_adj", str(plan.oom_score_adj))
-
-
 def _write_proc(pid, name, text):
     path = "/proc/%d/%s" % (pid, name)
     try:
@@ -341,7 +344,6 @@ def _write_proc(pid, name, text):
 def _signal_init(state, sig):
     """Signal the init through a pidfd, after checking that the pid still
     names the process we started (pid reuse)."""
-    import signal
     pid = state["pid"]
     try:
         fd = os.pidfd_open(pid)
@@ -350,7 +352,7 @@ def _signal_init(state, sig):
     try:
         if not st.init_alive(state):
             raise WrongState("container not running")
-        signal.pidfd_send_signal(fd, sig)
+        _signal.pidfd_send_signal(fd, sig)
     except ProcessLookupError:
         raise WrongState("container not running") from None
     finally:

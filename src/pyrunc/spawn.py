@@ -91,18 +91,22 @@ class Child:
         self.pidfd = pidfd[0]
 
     def run(self, on_sync):
-        """Serve the child until it reports created; on_sync(sync_id, pid)
-        returns the bytes to answer with."""
+        """Serve the child until it reports created.  on_sync(sync_id,
+        pid) returns the bytes to answer with and what to do once the
+        child has them (or None)."""
         while True:
             data = os.read(self.sock, 256)
             if not data:
                 raise SpawnError(self._died_text())
             mtype, op, err, pid, arg = MSG.unpack(data[:MSG.size])
             if mtype == lib.PYRUNC_MSG_SYNC:
-                reply = on_sync(arg, self.first_pid) or b"\0"
+                reply, after = on_sync(arg, self.first_pid)
+                reply = reply or b"\0"
                 if len(reply) > self.payload_size:
                     raise SpawnError("hook state too large (%d bytes)" % len(reply))
                 os.write(self.sock, reply)
+                if after is not None:
+                    after()
             elif mtype == lib.PYRUNC_MSG_PID:
                 # The first child forked the init into its pid namespace
                 # and exits: reap it, the init is ours (CLONE_PARENT).

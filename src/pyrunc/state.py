@@ -5,10 +5,11 @@
 
 Calls on one container are serialised by flock on <root>/<id> itself.
 """
-import json
-import os
 import fcntl
+import os
 import time
+
+from . import jsonio
 
 from .errors import BadArgument, ContainerExists, ContainerNotFound
 
@@ -83,14 +84,14 @@ class StateDir:
     def load(self):
         try:
             with open(os.path.join(self.path, STATE_FILE), "rb") as f:
-                return json.loads(f.read())
+                return jsonio.loads(f.read())
         except FileNotFoundError:
             return None
 
     def save(self, state):
         """Write state.json atomically: tmp file, fsync, rename."""
         write_atomic(os.path.join(self.path, STATE_FILE),
-                     json.dumps(state, separators=(",", ":")).encode())
+                     jsonio.dumps(state).encode())
 
     def make_fifo(self):
         os.mkfifo(self.fifo, 0o622)
@@ -179,7 +180,7 @@ def hook_state(cid, status, pid, bundle, annotations):
            "bundle": bundle}
     if annotations:
         doc["annotations"] = annotations
-    return json.dumps(doc)
+    return jsonio.dumps(doc)
 
 
 def now_rfc3339():

@@ -3,7 +3,7 @@ import pytest
 
 from pyrunc import linux as L
 from pyrunc.errors import ConfigError
-from pyrunc.plan import (SYNC_HOOKS, SYNC_SETUP, HostInfo, make_plan, map_text,
+from pyrunc.plan import (SYNC_CGROUP, SYNC_HOOKS, SYNC_SETUP, HostInfo, make_plan, map_text,
                          parse_mount_options)
 from pyrunc.specgen import default_spec
 
@@ -24,12 +24,15 @@ def test_default_spec_creates_its_namespaces_in_one_clone():
     plan = plan_for(default_spec())
     expected = (L.CLONE_NEWPID | L.CLONE_NEWNET | L.CLONE_NEWIPC | L.CLONE_NEWUTS |
                 L.CLONE_NEWNS)
-    assert plan.clone_flags == expected
-    # the cgroup namespace comes after the parent moved us into the cgroup
-    assert kinds(plan)[0] == "SYNC" and plan.steps[0].slots["a"] == SYNC_SETUP
-    assert plan.steps[1].kind == "UNSHARE"
-    assert plan.steps[1].slots["a"] == L.CLONE_NEWCGROUP
-    assert "FORK" not in kinds(plan)
+    assert plan.clone_flags == expected and plan.direct
+    # no user namespace: nothing to wait for before the mounts; the cgroup
+    # namespace comes after the parent moved the child into its cgroups
+    order = kinds(plan)
+    sync = order.index("SYNC")
+    assert plan.steps[sync].slots["a"] == SYNC_CGROUP
+    assert order.index("MOUNT") < sync < order.index("UNSHARE") < order.index("PIVOT_ROOT")
+    assert plan.steps[sync + 1].slots["a"] == L.CLONE_NEWCGROUP
+    assert "FORK" not in order
 
 
 def test_steps_follow_the_spec_order():
@@ -60,6 +63,8 @@ def test_user_namespace_maps_are_text_for_proc():
     spec["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 10}]
     plan = plan_for(spec)
     assert plan.user_ns
+    # the maps are written before the child does anything in its namespace
+    assert plan.steps[0].kind == "SYNC" and plan.steps[0].slots["a"] == SYNC_SETUP
     assert plan.uid_map == "0 100000 65536\n"
     assert plan.gid_map == "0 200000 10\n"
     # mknod is not allowed in a user namespace: devices are bind mounts
@@ -208,7 +213,7 @@ def test_hooks_in_the_container_get_the_state_from_the_sync_payload():
     spec["hooks"] = {"createContainer": [hook], "startContainer": [hook], "poststop": [hook]}
     plan = plan_for(spec)
     order = kinds(plan)
-    assert [s.slots["a"] for s in steps(plan, "SYNC")] == [SYNC_SETUP, SYNC_HOOKS]
+    assert [s.slots["a"] for s in steps(plan, "SYNC")] == [SYNC_CGROUP | SYNC_HOOKS]
     create_hook, start_hook = steps(plan, "HOOK")
     assert create_hook.slots["b"] == 0 and start_hook.slots["b"] == 1
     assert create_hook.slots["v1"] == ["true", "x"] and create_hook.slots["a"] == 5
