@@ -101,15 +101,16 @@ class HostInfo:
 
 
 class SpawnPlan:
-    __slots__ = ("clone_flags", "direct", "steps", "uid_map", "gid_map", "user_ns",
+    __slots__ = ("clone_flags", "direct", "self_join", "steps", "uid_map", "gid_map", "user_ns",
                  "joined", "oom_score_adj", "warnings", "fifo_step",
                  "has_process", "sync_hooks", "timens_offsets")
 
     def __init__(self):
         self.clone_flags = 0
-        # direct: one clone makes the init; the parent joins it to its
-        # cgroups while it sets up its mounts (see _plan_namespaces)
+        # direct: one clone makes the init (see _plan_namespaces)
         self.direct = True
+        # the child joins its cgroups itself (else the parent does)
+        self.self_join = False
         self.steps = []
         self.uid_map = None
         self.gid_map = None
@@ -195,7 +196,7 @@ def make_plan(config, bundle, rootfs, host, no_pivot=False, no_new_keyring=False
     if "time" in joined and linux.get("timeOffsets"):
         raise ConfigError("linux.timeOffsets: cannot set offsets when joining an existing time namespace")
 
-    _plan_namespaces(plan, new_ns, joined, linux)
+    _plan_namespaces(plan, new_ns, joined, linux, host)
     if process is not None and process.get("oomScoreAdj") is not None:
         plan.oom_score_adj = process["oomScoreAdj"]
 
@@ -221,7 +222,7 @@ def make_plan(config, bundle, rootfs, host, no_pivot=False, no_new_keyring=False
     return plan
 
 
-def _plan_namespaces(plan, new_ns, joined, linux):
+def _plan_namespaces(plan, new_ns, joined, linux, host):
     flags = 0
     for kind in new_ns:
         flags |= NAMESPACE_FLAGS[kind]
@@ -232,14 +233,25 @@ def _plan_namespaces(plan, new_ns, joined, linux):
             for clock, v in sorted(offsets.items()))
     plan.direct = not joined and "time" not in new_ns
     if plan.direct:
-        # One clone creates every namespace.  Joining cgroups costs a
-        # grace period of RCU on cgroup v1 (~10 ms here): the parent does
-        # it while the child mounts, and the child waits for it at
-        # SYNC_CGROUP, before it creates its cgroup namespace (whose root
-        # must be the container's cgroup) and before anything it starts.
+        # One clone creates every namespace but the cgroup one, which is
+        # created once the child is in the container's cgroups, so that
+        # they are its root.
         plan.clone_flags = flags & ~L.CLONE_NEWCGROUP
         if plan.user_ns:
+            # The parent writes the maps, then joins the cgroups while the
+            # child mounts; the child waits for that at SYNC_CGROUP.
             plan.add("SYNC", "wait for the runtime (uid/gid maps)", a=SYNC_SETUP)
+            return
+        # Moving another process into a v1 cgroup waits for an RCU grace
+        # period (~10 ms here); a single-threaded process moving itself by
+        # writing 0 to `tasks` does not.  cgroup v2 is joined by the clone
+        # (CLONE_INTO_CGROUP).
+        plan.self_join = True
+        for _, path, is_v2 in host.cgroup_mounts:
+            if not is_v2:
+                plan.add("WRITE_HOST", 'join cgroup "%s"' % path, s1=path + "/tasks", s2="0")
+        if "cgroup" in new_ns:
+            plan.add("UNSHARE", "create cgroup namespace", a=L.CLONE_NEWCGROUP)
         return
     # Join existing namespaces before creating new ones (a new user
     # namespace would take away the rights to join the host-owned ones),
@@ -308,12 +320,12 @@ def _plan_rootfs(plan, config, bundle, rootfs, linux, host, no_pivot):
         plan.add("MKDIR", "mkdir cwd %r" % process["cwd"], s1=clean_path(process["cwd"]), a=0o755)
 
     hooks = config.get("hooks") or {}
-    sync = SYNC_CGROUP if plan.direct else 0
+    sync = SYNC_CGROUP if plan.direct and not plan.self_join else 0
     if any(hooks.get(n) for n in ("prestart", "createRuntime", "createContainer", "startContainer")):
         sync |= SYNC_HOOKS
     if sync:
         plan.add("SYNC", "wait for the runtime (cgroups, createRuntime hooks)", a=sync)
-    if plan.direct and "cgroup" in _new_namespaces(linux):
+    if plan.direct and not plan.self_join and "cgroup" in _new_namespaces(linux):
         plan.add("UNSHARE", "create cgroup namespace", a=L.CLONE_NEWCGROUP)
     for i, h in enumerate(hooks.get("createContainer") or ()):
         _plan_hook(plan, "createContainer", i, h, 0)

@@ -16,13 +16,11 @@ import os
 # _signal, not signal: the signal module builds enums at import (~2 ms).
 import _signal
 
-from . import bundle as bundle_mod
 from . import state as st
 from .cgroups import Cgroups
 from .errors import PyruncError, SpawnError, WrongState, quote, strerror
 from .hooks import run_hooks, run_hooks_warn
 from .log import Logger
-from .plan import SYNC_HOOKS, SYNC_SETUP, HostInfo, Step, make_plan
 
 DEFAULT_ROOT = "/run/pyrunc"
 
@@ -37,9 +35,10 @@ class Runtime:
                preserve_fds=0):
         """Create the container: its init waits on the exec fifo for start.
         Returns the init's pid."""
-        sd = st.StateDir(self.root, cid)
+        from .bundle import load  # create's own modules: not for start,
+        sd = st.StateDir(self.root, cid)  # state, kill, delete
         bundle = os.path.abspath(bundle)
-        config, rootfs = bundle_mod.load(bundle)
+        config, rootfs = load(bundle)
         sd.create()
         try:
             return self._create(sd, config, bundle, rootfs, pid_file, no_pivot,
@@ -49,6 +48,7 @@ class Runtime:
 
     def _create(self, sd, config, bundle, rootfs, pid_file, no_pivot, no_new_keyring,
                 preserve_fds):
+        from .plan import SYNC_HOOKS, SYNC_SETUP, HostInfo, Step, make_plan
         linux = config.get("linux") or {}
         hooks = config.get("hooks") or {}
         annotations = config.get("annotations") or {}
@@ -75,6 +75,8 @@ class Runtime:
                 fifo_fd = os.open(sd.fifo, os.O_RDWR | os.O_CLOEXEC)
                 plan.fifo_step.slots["a"] = fifo_fd
             child = _Child(plan)
+            if plan.self_join:
+                child.cgroup_fd = cgroups.v2_dir_fd()
             child.spawn()
             if fifo_fd >= 0:
                 os.close(fifo_fd)
@@ -102,8 +104,8 @@ class Runtime:
                     return (creating + "\0" + created + "\0").encode(), None
                 return None, None
 
-            if plan.direct and not plan.user_ns:
-                join()   # nothing to wait for: the child mounts meanwhile
+            if plan.self_join and plan.oom_score_adj is not None:
+                _write_proc(child.first_pid, "oom_score_adj", str(plan.oom_score_adj))
             child.run(on_sync)
             pid = child.pid
             state = {

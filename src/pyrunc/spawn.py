@@ -30,6 +30,7 @@ class Child:
         self.first_pid = 0    # the process clone() made
         self.pidfd = -1
         self.sock = -1
+        self.cgroup_fd = -1   # a cgroup2 directory to clone into
         self.reaped = set()
         steps = plan.steps
         ops = ffi.new("struct pyrunc_op[]", len(steps))
@@ -80,10 +81,14 @@ class Child:
         self.sock = fds[0]
         self.cplan.sync_fd = fds[1]
         pidfd = ffi.new("int *")
+        self.cplan.cgroup_fd = self.cgroup_fd
         try:
             pid = lib.pyrunc_spawn(self.cplan, pidfd)
         finally:
             os.close(fds[1])
+            if self.cgroup_fd >= 0:
+                os.close(self.cgroup_fd)
+                self.cgroup_fd = -1
         if pid < 0:
             os.close(self.sock)
             raise SpawnError("clone: %s" % strerror(-pid))

@@ -24,15 +24,38 @@ def test_default_spec_creates_its_namespaces_in_one_clone():
     plan = plan_for(default_spec())
     expected = (L.CLONE_NEWPID | L.CLONE_NEWNET | L.CLONE_NEWIPC | L.CLONE_NEWUTS |
                 L.CLONE_NEWNS)
-    assert plan.clone_flags == expected and plan.direct
-    # no user namespace: nothing to wait for before the mounts; the cgroup
-    # namespace comes after the parent moved the child into its cgroups
+    assert plan.clone_flags == expected and plan.direct and plan.self_join
+    # no user namespace and no hooks: the child never waits for the parent
     order = kinds(plan)
-    sync = order.index("SYNC")
-    assert plan.steps[sync].slots["a"] == SYNC_CGROUP
-    assert order.index("MOUNT") < sync < order.index("UNSHARE") < order.index("PIVOT_ROOT")
-    assert plan.steps[sync + 1].slots["a"] == L.CLONE_NEWCGROUP
-    assert "FORK" not in order
+    assert "SYNC" not in order and "FORK" not in order
+    assert plan.steps[0].kind == "UNSHARE"
+    assert plan.steps[0].slots["a"] == L.CLONE_NEWCGROUP
+
+
+def test_the_child_joins_its_v1_cgroups_itself_before_its_cgroup_namespace():
+    host = HostInfo(cgroup_mounts=[("cpu", "/sys/fs/cgroup/cpu/c1", False),
+                                   ("unified", "/sys/fs/cgroup/unified/c1", True)])
+    plan = make_plan(default_spec(), "/b", "/b/rootfs", host)
+    first, second = plan.steps[:2]
+    assert (first.kind, first.slots) == ("WRITE_HOST", {"s1": "/sys/fs/cgroup/cpu/c1/tasks",
+                                                        "s2": "0"})
+    assert first.desc == 'join cgroup "/sys/fs/cgroup/cpu/c1"'
+    # cgroup v2 is joined by clone (CLONE_INTO_CGROUP), not by a step
+    assert second.kind == "UNSHARE"
+
+
+def test_with_a_user_namespace_the_parent_joins_the_cgroups_during_the_mounts():
+    spec = default_spec()
+    spec["linux"]["namespaces"].append({"type": "user"})
+    spec["linux"]["uidMappings"] = spec["linux"]["gidMappings"] = [
+        {"containerID": 0, "hostID": 100000, "size": 65536}]
+    plan = plan_for(spec)
+    order = kinds(plan)
+    assert not plan.self_join
+    syncs = [s.slots["a"] for s in steps(plan, "SYNC")]
+    assert syncs == [SYNC_SETUP, SYNC_CGROUP]
+    cgroup_sync = len(order) - 1 - order[::-1].index("SYNC")
+    assert order.index("MOUNT") < cgroup_sync < order.index("UNSHARE") < order.index("PIVOT_ROOT")
 
 
 def test_steps_follow_the_spec_order():
@@ -213,7 +236,7 @@ def test_hooks_in_the_container_get_the_state_from_the_sync_payload():
     spec["hooks"] = {"createContainer": [hook], "startContainer": [hook], "poststop": [hook]}
     plan = plan_for(spec)
     order = kinds(plan)
-    assert [s.slots["a"] for s in steps(plan, "SYNC")] == [SYNC_CGROUP | SYNC_HOOKS]
+    assert [s.slots["a"] for s in steps(plan, "SYNC")] == [SYNC_HOOKS]
     create_hook, start_hook = steps(plan, "HOOK")
     assert create_hook.slots["b"] == 0 and start_hook.slots["b"] == 1
     assert create_hook.slots["v1"] == ["true", "x"] and create_hook.slots["a"] == 5

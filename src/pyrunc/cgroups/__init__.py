@@ -134,6 +134,17 @@ class Cgroups:
             except OSError as e:
                 raise CgroupError('join cgroup "%s": %s' % (path, strerror(e.errno))) from None
 
+    def v2_dir_fd(self):
+        """An fd of the container's cgroup2 directory, for CLONE_INTO_CGROUP
+        (-1 if there is no cgroup2 hierarchy)."""
+        for _, path, v2 in self.dirs:
+            if v2:
+                try:
+                    return os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+                except OSError as e:
+                    raise CgroupError('open cgroup "%s": %s' % (path, strerror(e.errno))) from None
+        return -1
+
     def pids(self):
         """Processes in the container's cgroup (from the first hierarchy
         that lists any)."""
