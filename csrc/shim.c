@@ -887,7 +887,8 @@ static int run_op(struct child *c, struct pyrunc_op *op, int index)
         } while (n < 0 && errno == EINTR);
         if (n < 0)
             return -errno;
-        close((int)op->a);
+        /* The fifo stays open (close-on-exec): `start` waits for it to
+         * close, i.e. for execve, before it runs poststart hooks. */
         return 0;
     }
     case PYRUNC_OP_CLOSE_FDS:

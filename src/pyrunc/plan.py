@@ -218,7 +218,9 @@ def make_plan(config, bundle, rootfs, host, no_pivot=False, no_new_keyring=False
     if process is not None:
         _plan_process(plan, process, host, preserve_fds, hooks)
     else:
+        # Nothing to start: the init waits, as runc's does, until deleted.
         plan.add("READY", "signal created")
+        plan.fifo_step = plan.add("WAIT_START", "wait on the exec fifo", a=-1)
     return plan
 
 
@@ -241,6 +243,7 @@ def _plan_namespaces(plan, new_ns, joined, linux, host):
             # The parent writes the maps, then joins the cgroups while the
             # child mounts; the child waits for that at SYNC_CGROUP.
             plan.add("SYNC", "wait for the runtime (uid/gid maps)", a=SYNC_SETUP)
+            _become_userns_root(plan)
             return
         # Moving another process into a v1 cgroup waits for an RCU grace
         # period (~10 ms here); a single-threaded process moving itself by
@@ -263,6 +266,8 @@ def _plan_namespaces(plan, new_ns, joined, linux, host):
     if "user" in new_ns:
         plan.add("UNSHARE", "create user namespace", a=L.CLONE_NEWUSER)
     plan.add("SYNC", "wait for the runtime (uid/gid maps, cgroups)", a=SYNC_SETUP)
+    if "user" in new_ns:
+        _become_userns_root(plan)
     rest = flags & ~L.CLONE_NEWUSER
     if rest:
         names = ", ".join(k for k in new_ns if k != "user")
@@ -272,6 +277,13 @@ def _plan_namespaces(plan, new_ns, joined, linux, host):
                  s1="/proc/self/timens_offsets", s2=plan.timens_offsets)
     if "pid" in new_ns or "pid" in joined or "time" in new_ns or "time" in joined:
         plan.add("FORK", "fork the container's init")
+
+
+def _become_userns_root(plan):
+    # Until it takes ids that the new maps know, the child's files would
+    # be owned by nobody: mounts that create inodes (devpts) fail with
+    # EOVERFLOW.
+    plan.add("USER", "become root of the user namespace", a=0, b=0, v1=[])
 
 
 def _new_namespaces(linux):

@@ -123,10 +123,6 @@ class Runtime:
                 "pid_ns": plan.clone_flags & 0x20000000 != 0 or any(
                     k == "pid" for k, _ in plan.joined),
             }
-            if not plan.has_process:
-                # Nothing waits on the fifo; keep the init, as runc keeps a
-                # container without a process in `created`.
-                sd.make_fifo()
             sd.save(state)
             if pid_file:
                 _write_pid_file(pid_file, pid)
@@ -164,9 +160,10 @@ class Runtime:
                 raise
             try:
                 os.write(fd, b"0")
+                os.unlink(sd.fifo)
+                _wait_exec(fd)
             finally:
                 os.close(fd)
-            os.unlink(sd.fifo)
             hooks = state.get("hooks") or {}
             if hooks.get("poststart"):
                 run_hooks_warn(hooks, "poststart",
@@ -359,6 +356,16 @@ def _signal_init(state, sig):
         raise WrongState("container not running") from None
     finally:
         os.close(fd)
+
+
+def _wait_exec(fifo_fd):
+    """Wait until the init has no reader end of the exec fifo left: it closes
+    on execve (or when the init dies).  For a FIFO's write end, poll reports
+    POLLERR once there is no reader."""
+    import select
+    poller = select.poll()
+    poller.register(fifo_fd, 0)
+    poller.poll()
 
 
 def _wait_pidfds(fds, timeout_ms=10000):

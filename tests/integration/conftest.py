@@ -1,0 +1,159 @@
+"""Fixtures for tests that run real containers (root: namespaces, mounts,
+pivot_root, cgroups).  Each test gets its own --root and container ids with
+a unique marker; at the end every container is force-deleted and the test
+fails if anything of it is left: state, cgroup directories, processes."""
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+
+import pytest
+
+from pyrunc.specgen import default_spec
+
+pytestmark = pytest.mark.root
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "integration" in str(item.fspath):
+            item.add_marker(pytest.mark.root)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _need_root():
+    if os.geteuid() != 0:
+        pytest.skip("integration tests run real containers: they need root")
+
+
+@pytest.fixture(scope="session")
+def rootfs(tmp_path_factory):
+    """A busybox-static rootfs, shared read-only by the tests."""
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        pytest.fail("busybox not found: apt-get install busybox-static")
+    root = tmp_path_factory.mktemp("rootfs")
+    for d in ("bin", "proc", "sys", "dev", "etc", "tmp", "root", "home/user"):
+        (root / d).mkdir(parents=True)
+    shutil.copy(busybox, root / "bin" / "busybox")
+    applets = subprocess.run([busybox, "--list"], capture_output=True, text=True).stdout.split()
+    for applet in applets:
+        if applet != "busybox":
+            os.symlink("busybox", root / "bin" / applet)
+    (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n"
+                                         "user:x:1000:1000:user:/home/user:/bin/sh\n")
+    (root / "etc" / "group").write_text("root:x:0:\nuser:x:1000:\n")
+    os.chmod(root / "tmp", 0o1777)
+    os.chmod(root, 0o755)  # it is "/" in the container, for every user
+    return root
+
+
+@pytest.fixture
+def own_rootfs(rootfs, tmp_path):
+    """A copy of the rootfs this test may write into."""
+    dest = tmp_path / "own-rootfs"
+    shutil.copytree(rootfs, dest, symlinks=True)
+    return dest
+
+
+class Env:
+    """A state root, unique ids and bundles for one test."""
+
+    def __init__(self, tmp_path, rootfs):
+        self.tmp = tmp_path
+        self.rootfs = rootfs
+        self.marker = "pt" + uuid.uuid4().hex[:8]
+        self.state_root = str(tmp_path / "state")
+        self.n = 0
+
+    def cid(self):
+        self.n += 1
+        return "%s-%d" % (self.marker, self.n)
+
+    def spec(self, args=("true",)):
+        spec = default_spec(terminal=False, args=list(args))
+        spec["root"] = {"path": str(self.rootfs), "readonly": True}
+        return spec
+
+    def bundle(self, spec, name=None):
+        self.n += 1
+        d = self.tmp / (name or "bundle%d" % self.n)
+        d.mkdir(exist_ok=True)
+        (d / "config.json").write_text(json.dumps(spec))
+        return str(d)
+
+    def pyrunc(self, *args, input=None, timeout=30, stdout=None, **kw):
+        """Run the CLI.  Output goes through files, not pipes: a container
+        started by create or run -d keeps its stdio open."""
+        cmd = [sys.executable, "-m", "pyrunc", "--root", self.state_root] + list(args)
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            if input is not None:
+                kw["input"] = input
+            elif "stdin" not in kw:
+                kw["stdin"] = subprocess.DEVNULL
+            r = subprocess.run(cmd, stdout=stdout or out, stderr=err, text=True,
+                               timeout=timeout, **kw)
+            out.seek(0)
+            err.seek(0)
+            r.stdout = out.read() if stdout is None else None
+            r.stderr = err.read()
+        return r
+
+    def run(self, spec, cid=None, *extra):
+        """`pyrunc run` of spec in the foreground; returns CompletedProcess."""
+        return self.pyrunc("run", "-b", self.bundle(spec), *extra, cid or self.cid())
+
+    def state(self, cid):
+        r = self.pyrunc("state", cid)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+
+def _cgroup_leftovers(marker):
+    found = []
+    for top in ("/sys/fs/cgroup",):
+        for dirpath, dirnames, _ in os.walk(top):
+            for d in dirnames:
+                if marker in d:
+                    found.append(os.path.join(dirpath, d))
+            # the container cgroups live near the top: do not walk deep
+            if dirpath.count("/") > 8:
+                dirnames[:] = []
+    return found
+
+
+def _processes_with(marker):
+    out = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                if marker.encode() in f.read():
+                    out.append(int(pid))
+        except OSError:
+            pass
+    return out
+
+
+@pytest.fixture
+def env(tmp_path, rootfs):
+    e = Env(tmp_path, rootfs)
+    yield e
+    listed = e.pyrunc("list", "-q").stdout.split()
+    for cid in listed:
+        e.pyrunc("delete", "-f", cid)
+    assert not listed, "containers left by the test: %s" % listed
+    leftovers = os.listdir(e.state_root) if os.path.isdir(e.state_root) else []
+    assert not leftovers, "state left behind: %s" % leftovers
+    assert not _cgroup_leftovers(e.marker), "cgroups left: %s" % _cgroup_leftovers(e.marker)
+    assert not _processes_with(e.marker), "processes left"
+
+
+@pytest.fixture
+def spec_copy():
+    return copy.deepcopy

@@ -1,0 +1,51 @@
+"""cgroupsPath: the container is placed in every hierarchy, then removed."""
+import os
+import subprocess
+import uuid
+
+
+def hierarchies():
+    with open("/proc/self/mountinfo") as f:
+        return [line.split()[4] for line in f if " - cgroup" in line]
+
+
+def test_absolute_cgroups_path_is_created_joined_and_removed(env):
+    top = "/pyrunc-test-%s" % uuid.uuid4().hex[:8]
+    spec = env.spec(["sleep", "30"])
+    spec["linux"]["cgroupsPath"] = top + "/c1"
+    spec["linux"]["namespaces"] = [n for n in spec["linux"]["namespaces"] if n["type"] != "cgroup"]
+    cid = env.cid()
+    r = env.pyrunc("run", "-d", "-b", env.bundle(spec), cid, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    pid = env.state(cid)["pid"]
+    for mnt in hierarchies():
+        with open(mnt + top + "/c1/cgroup.procs") as f:
+            assert str(pid) in f.read().split(), mnt
+    assert env.pyrunc("delete", "-f", cid).returncode == 0
+    for mnt in hierarchies():
+        assert not os.path.exists(mnt + top), mnt
+
+
+def test_default_cgroup_is_the_id_under_our_own(env):
+    cid = env.cid()
+    r = env.pyrunc("run", "-d", "-b", env.bundle(env.spec(["sleep", "30"])), cid,
+                   stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    pid = env.state(cid)["pid"]
+    with open("/proc/%d/cgroup" % pid) as f:
+        lines = f.read().splitlines()
+    with open("/proc/self/cgroup") as f:
+        mine = {l.split(":", 2)[1]: l.split(":", 2)[2] for l in f.read().splitlines()}
+    for line in lines:
+        _, ctrls, path = line.split(":", 2)
+        assert path.rstrip("/").endswith("/" + cid) or path == "/" + cid
+        assert path.startswith(mine[ctrls].rstrip("/"))
+    assert env.pyrunc("delete", "-f", cid).returncode == 0
+
+
+def test_cgroup_mount_inside_shows_the_container_cgroup_read_only(env):
+    r = env.run(env.spec(["sh", "-c", "ls /sys/fs/cgroup; cat /sys/fs/cgroup/pids/cgroup.procs; "
+                                      "touch /sys/fs/cgroup/pids/x || echo ro"]))
+    lines = r.stdout.split()
+    assert "memory" in lines and "pids" in lines
+    assert "1" in lines and lines[-1] == "ro"

@@ -1,0 +1,86 @@
+"""Bad input: one clear line, exit 1, no traceback, nothing created."""
+import json
+import os
+
+import pytest
+
+
+def assert_clean_failure(env, r, text):
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert text in r.stderr
+    assert "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert not os.path.isdir(env.state_root) or os.listdir(env.state_root) == []
+
+
+@pytest.mark.parametrize("cid", ["", "a/b", "..", ".", "a b", "a\nb", "x" * 300, "a\tb"])
+def test_invalid_ids(env, cid):
+    r = env.pyrunc("create", "-b", env.bundle(env.spec()), cid)
+    assert_clean_failure(env, r, "container id")
+
+
+@pytest.mark.parametrize("mutate, text", [
+    (lambda s: s["process"].__setitem__("args", "sh"), "process.args: expected array of strings"),
+    (lambda s: s["process"].__setitem__("args", ["sh", 1]), "process.args"),
+    (lambda s: s["process"].pop("args"), "process.args: required"),
+    (lambda s: s.pop("root"), "root: required"),
+    (lambda s: s.__setitem__("ociVersion", "2.0.0"), "ociVersion"),
+    (lambda s: s["linux"]["namespaces"].append({"type": "foo"}), "unknown namespace type"),
+    (lambda s: s["linux"]["namespaces"].append({"type": "pid"}), "duplicate namespace type"),
+    (lambda s: s["process"].__setitem__("cwd", "relative"), "process.cwd"),
+    (lambda s: s["process"].__setitem__("args", ["no-such-binary"]),
+     "executable file not found in $PATH"),
+    (lambda s: s["process"].__setitem__("args", ["/bin/nope"]), "no such file or directory"),
+    (lambda s: s["root"].__setitem__("path", "/nonexistent/rootfs"), "does not exist"),
+    (lambda s: s["mounts"].append({"destination": "/x", "type": "bind",
+                                   "source": "/nonexistent/src"}), 'mount "/nonexistent/src"'),
+])
+def test_invalid_configs(env, mutate, text):
+    spec = env.spec(["true"])
+    mutate(spec)
+    r = env.pyrunc("create", "-b", env.bundle(spec), env.cid())
+    assert_clean_failure(env, r, text)
+
+
+def test_missing_and_unparsable_config(env, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert_clean_failure(env, env.pyrunc("create", "-b", str(empty), env.cid()), "config.json")
+    (empty / "config.json").write_text("{nope")
+    assert_clean_failure(env, env.pyrunc("create", "-b", str(empty), env.cid()), "invalid JSON")
+
+
+def test_commands_on_a_missing_container(env):
+    for args in (["start"], ["state"], ["kill"], ["delete"]):
+        assert_clean_failure(env, env.pyrunc(*args, "nothere"), "does not exist")
+    assert env.pyrunc("delete", "-f", "nothere").returncode == 0
+
+
+def test_unknown_signal_and_usage_errors(env):
+    cid = env.cid()
+    assert env.pyrunc("create", "-b", env.bundle(env.spec()), cid).returncode == 0
+    r = env.pyrunc("kill", cid, "SIGFOO")
+    assert r.returncode == 1 and "unknown signal" in r.stderr
+    assert env.state(cid)["status"] == "created"
+    assert env.pyrunc("delete", "-f", cid).returncode == 0
+    for args, text in ((["create", "--bogus", "x"], "flag provided but not defined"),
+                       (["create"], "requires exactly 1 argument"),
+                       (["nosuchcommand"], "no such command")):
+        assert_clean_failure(env, env.pyrunc(*args), text)
+
+
+def test_version_and_spec(env, tmp_path):
+    r = env.pyrunc("--version")
+    assert r.returncode == 0 and "pyrunc version" in r.stdout and "spec: 1.3.0" in r.stdout
+    assert env.pyrunc("spec", "-b", str(tmp_path)).returncode == 0
+    spec = json.loads((tmp_path / "config.json").read_text())
+    assert spec["process"]["args"] == ["sh"] and spec["root"]["path"] == "rootfs"
+    r = env.pyrunc("spec", "-b", str(tmp_path))
+    assert r.returncode == 1 and "exists" in r.stderr
+
+
+def test_a_failing_step_in_the_child_names_the_step(env, tmp_path):
+    spec = env.spec(["true"])
+    spec["mounts"].append({"destination": "/bad", "type": "nosuchfs", "source": "x"})
+    r = env.pyrunc("create", "-b", env.bundle(spec), env.cid())
+    assert_clean_failure(env, r, 'mount "x" on "/bad": no such device')

@@ -1,0 +1,110 @@
+"""What the container's process sees: ids, caps, limits, env, fds."""
+import os
+import subprocess
+
+from pyrunc.linux import CAP_NUMBERS
+
+
+def status_field(text, name):
+    for line in text.splitlines():
+        if line.startswith(name + ":"):
+            return line.split(":", 1)[1].strip()
+    raise KeyError(name)
+
+
+def mask(*names):
+    return "%016x" % sum(1 << CAP_NUMBERS[n] for n in names)
+
+
+def test_pid_1_hostname_and_no_new_privs(env):
+    r = env.run(env.spec(["sh", "-c", "echo $$; hostname; cat /proc/self/status"]))
+    pid, host, status = r.stdout.split("\n", 2)
+    assert (pid, host) == ("1", "pyrunc")
+    assert status_field(status, "NoNewPrivs") == "1"
+
+
+def test_capability_sets_are_exactly_the_configured_ones(env):
+    spec = env.spec(["cat", "/proc/self/status"])
+    spec["process"]["capabilities"] = {
+        "bounding": ["CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_CHOWN"],
+        "effective": ["CAP_KILL", "CAP_NET_BIND_SERVICE"],
+        "permitted": ["CAP_KILL", "CAP_NET_BIND_SERVICE"],
+        "inheritable": ["CAP_KILL"], "ambient": ["CAP_KILL"]}
+    out = env.run(spec).stdout
+    assert status_field(out, "CapBnd") == mask("CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_CHOWN")
+    assert status_field(out, "CapEff") == mask("CAP_KILL", "CAP_NET_BIND_SERVICE")
+    assert status_field(out, "CapPrm") == mask("CAP_KILL", "CAP_NET_BIND_SERVICE")
+    assert status_field(out, "CapInh") == mask("CAP_KILL")
+    assert status_field(out, "CapAmb") == mask("CAP_KILL")
+
+
+def test_non_root_user_keeps_ambient_capabilities(env):
+    spec = env.spec(["cat", "/proc/self/status"])
+    spec["process"]["user"] = {"uid": 1000, "gid": 1000, "additionalGids": [5, 7]}
+    caps = ["CAP_NET_BIND_SERVICE"]
+    spec["process"]["capabilities"] = {k: caps for k in ("bounding", "effective", "permitted",
+                                                         "inheritable", "ambient")}
+    out = env.run(spec).stdout
+    assert status_field(out, "Uid").split() == ["1000"] * 4
+    assert status_field(out, "Gid").split() == ["1000"] * 4
+    assert status_field(out, "Groups").split() == ["5", "7"]
+    assert status_field(out, "CapEff") == mask("CAP_NET_BIND_SERVICE")
+    assert status_field(out, "CapAmb") == mask("CAP_NET_BIND_SERVICE")
+
+
+def test_unknown_capability_is_a_warning(env):
+    spec = env.spec(["true"])
+    spec["process"]["capabilities"]["bounding"].append("CAP_NOT_A_THING")
+    r = env.run(spec)
+    assert r.returncode == 0
+    assert "CAP_NOT_A_THING" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_env_cwd_umask_rlimits_and_oom_score(env, own_rootfs):
+    env.rootfs = own_rootfs
+    spec = env.spec(["sh", "-c", "echo $FOO; pwd; umask; grep 'Max open files' /proc/self/limits;"
+                                 " cat /proc/self/oom_score_adj"])
+    spec["process"]["env"].append("FOO=bar baz")
+    spec["process"]["cwd"] = "/work/deep"
+    spec["process"]["user"]["umask"] = 0o027
+    spec["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": 321, "hard": 654}]
+    spec["process"]["oomScoreAdj"] = 123
+    out = env.run(spec).stdout.splitlines()
+    assert out[0] == "bar baz"
+    assert out[1] == "/work/deep"
+    assert out[2] == "0027"
+    assert out[3].split()[3:5] == ["321", "654"]
+    assert out[4] == "123"
+    assert (own_rootfs / "work" / "deep").is_dir()
+
+
+def test_stdin_is_inherited(env):
+    r = env.pyrunc("run", "-b", env.bundle(env.spec(["sh", "-c", "read x; echo got $x"])),
+                   env.cid(), input="hello\n")
+    assert r.stdout == "got hello\n"
+
+
+def test_only_stdio_and_preserved_fds_are_inherited(env, tmp_path):
+    extra = tmp_path / "extra"
+    extra.write_text("preserved")
+
+    def run_with_fd3(*args):
+        # fd 3 is opened by a shell in front of pyrunc (not in this process,
+        # whose low fds belong to pytest)
+        cmd = ["sh", "-c", 'exec 3<"$0"; exec "$@"', str(extra), os.sys.executable, "-m",
+               "pyrunc", "--root", env.state_root, "run"] + list(args)
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+
+    spec = env.spec(["sh", "-c", "cat <&3; echo; ls /proc/self/fd"])
+    r = run_with_fd3("--preserve-fds", "1", "-b", env.bundle(spec), env.cid())
+    lines = r.stdout.splitlines()
+    assert lines[0] == "preserved", r.stderr
+    # 0-2, the preserved 3, and the fd ls opens to read the directory
+    assert sorted(int(x) for x in lines[1:]) == [0, 1, 2, 3, 4]
+    r = run_with_fd3("-b", env.bundle(env.spec(["ls", "/proc/self/fd"])), env.cid())
+    assert sorted(int(x) for x in r.stdout.split()) == [0, 1, 2, 3]  # 3: ls's own
+
+
+def test_exit_status_of_a_missing_command_inside_a_shell(env):
+    r = env.run(env.spec(["sh", "-c", "no-such-command"]))
+    assert r.returncode == 127
