@@ -89,12 +89,10 @@ class Step:
 class HostInfo:
     """What the planner needs to know about the machine (tests fake it)."""
 
-    __slots__ = ("cap_last_cap", "cgroup_mounts", "rootfs_parent_mount")
+    __slots__ = ("cap_last_cap", "cgroup_mounts")
 
-    def __init__(self, cap_last_cap=40, cgroup_mounts=(), rootfs_parent_mount="/"):
+    def __init__(self, cap_last_cap=40, cgroup_mounts=()):
         self.cap_last_cap = cap_last_cap
-        # the mount point the rootfs lives on (made private for pivot_root)
-        self.rootfs_parent_mount = rootfs_parent_mount
         # [(name, host dir of the container's cgroup, is_v2)] for the
         # `cgroup` mount type
         self.cgroup_mounts = cgroup_mounts
@@ -293,14 +291,10 @@ def _new_namespaces(linux):
 def _plan_rootfs(plan, config, bundle, rootfs, linux, host, no_pivot):
     prop_name = linux.get("rootfsPropagation")
     root_prop = PROPAGATION_FLAGS[prop_name] if prop_name else 0
-    # Keep the container's mounts from reaching the host (and the host's
-    # unmounts from reaching the container, unless asked for).
-    plan.add("MOUNT_HOST", 'make "/" %s' % (prop_name or "rslave"), s2="/",
-             flags=(root_prop | L.MS_REC) if root_prop else L.MS_SLAVE | L.MS_REC)
-    if root_prop & L.MS_SHARED:
-        # pivot_root refuses a shared parent mount; see pivot_root(2).
-        plan.add("MOUNT_HOST", 'make the rootfs parent mount private', s2=host.rootfs_parent_mount,
-                 flags=L.MS_PRIVATE)
+    # Keep the container's mounts from reaching the host.  rootfsPropagation
+    # is applied to the new "/" after pivot_root: a shared parent would make
+    # pivot_root fail, an unbindable one the bind of the rootfs.
+    plan.add("MOUNT_HOST", 'make "/" rslave', s2="/", flags=L.MS_SLAVE | L.MS_REC)
     plan.add("MOUNT_HOST", "bind rootfs %s onto itself" % rootfs, s1=rootfs, s2=rootfs,
              flags=L.MS_BIND | L.MS_REC)
     plan.add("OPEN_ROOT", "open rootfs %s" % rootfs, s1=rootfs)

@@ -58,10 +58,7 @@ class Runtime:
         try:
             cgroups = Cgroups.for_container(linux.get("cgroupsPath"), sd.id)
             cgroups.create()
-            host = HostInfo(cap_last_cap=_cap_last_cap(),
-                            cgroup_mounts=cgroups.dirs,
-                            rootfs_parent_mount=_mount_point_of(rootfs)
-                            if (linux.get("rootfsPropagation") or "").endswith("shared") else "/")
+            host = HostInfo(cap_last_cap=_cap_last_cap(), cgroup_mounts=cgroups.dirs)
             plan = make_plan(config, bundle, rootfs, host, no_pivot=no_pivot,
                              no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
                              container_id=sd.id)
@@ -97,11 +94,12 @@ class Runtime:
                         return None, join   # while the child mounts
                     join()   # before the child forks the init
                 if sync_id & SYNC_HOOKS:
-                    creating = st.hook_state(sd.id, "creating", child.pid, bundle, annotations)
-                    run_hooks(hooks, "prestart", creating)
-                    run_hooks(hooks, "createRuntime", creating)
+                    # runc gives the hooks of create the status "created"
+                    # (runtime-tools hooks_stdin checks it for prestart).
                     created = st.hook_state(sd.id, "created", child.pid, bundle, annotations)
-                    return (creating + "\0" + created + "\0").encode(), None
+                    run_hooks(hooks, "prestart", created)
+                    run_hooks(hooks, "createRuntime", created)
+                    return (created + "\0" + created + "\0").encode(), None
                 return None, None
 
             if plan.self_join and plan.oom_score_adj is not None:
@@ -397,13 +395,3 @@ def _cap_last_cap():
     except OSError:
         return 40
 
-
-def _mount_point_of(path):
-    """The mount point that holds path (longest prefix in mountinfo)."""
-    best = "/"
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            mp = line.split(" ", 5)[4]
-            if (path == mp or path.startswith(mp.rstrip("/") + "/")) and len(mp) > len(best):
-                best = mp
-    return best

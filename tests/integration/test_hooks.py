@@ -54,7 +54,7 @@ def test_all_hooks_run_in_order_with_the_state_on_stdin(env, tmp_path, own_rootf
         assert state["annotations"] == {"org.example/key": "value"}
         assert state["ociVersion"].startswith("1.")
     statuses = {name: state["status"] for name, _, _, state in got}
-    assert statuses["createRuntime"] == "creating" and statuses["poststop"] == "stopped"
+    assert statuses["createRuntime"] == "created" and statuses["poststop"] == "stopped"
     assert statuses["poststart"] == "running"
     assert all(state["pid"] == pid for name, _, _, state in got if name != "poststop")
 
