@@ -21,7 +21,7 @@ enum pyrunc_op_kind {
     PYRUNC_OP_UMASK, PYRUNC_OP_BOUNDING, PYRUNC_OP_USER, PYRUNC_OP_CAPS,
     PYRUNC_OP_NO_NEW_PRIVS, PYRUNC_OP_LOOKUP, PYRUNC_OP_READY,
     PYRUNC_OP_WAIT_START, PYRUNC_OP_CLOSE_FDS, PYRUNC_OP_EXEC,
-    PYRUNC_OP_KEYRING, PYRUNC_OP_CLOSE, ...
+    PYRUNC_OP_KEYRING, PYRUNC_OP_CLOSE, PYRUNC_OP_SECCOMP, ...
 };
 
 enum pyrunc_msg_type {
@@ -88,18 +88,42 @@ int pyrunc_has_openat2(void);
 #define CLONE_NEWNET ...
 #define CLONE_NEWCGROUP ...
 #define CLONE_NEWTIME ...
+
+/* libseccomp: the filter is compiled in the parent (seccomp.py); the child
+ * only loads the exported BPF program with seccomp(2). */
+typedef void *scmp_filter_ctx;
+typedef uint64_t scmp_datum_t;
+enum scmp_compare { SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE, SCMP_CMP_EQ, SCMP_CMP_GE,
+                    SCMP_CMP_GT, SCMP_CMP_MASKED_EQ, ... };
+struct scmp_arg_cmp {
+    unsigned int arg;
+    enum scmp_compare op;
+    scmp_datum_t datum_a;
+    scmp_datum_t datum_b;
+};
+struct scmp_version { unsigned int major; unsigned int minor; unsigned int micro; };
+const struct scmp_version *seccomp_version(void);
+scmp_filter_ctx seccomp_init(uint32_t def_action);
+void seccomp_release(scmp_filter_ctx ctx);
+uint32_t seccomp_arch_resolve_name(const char *arch_name);
+int seccomp_arch_add(scmp_filter_ctx ctx, uint32_t arch_token);
+int seccomp_syscall_resolve_name(const char *name);
+int seccomp_rule_add_array(scmp_filter_ctx ctx, uint32_t action, int syscall,
+                           unsigned int arg_cnt, const struct scmp_arg_cmp *arg_array);
+int seccomp_export_bpf(const scmp_filter_ctx ctx, int fd);
 """
 
 ffibuilder = FFI()
 ffibuilder.cdef(CDEF)
 ffibuilder.set_source(
     "pyrunc._shim",
-    '#include "shim.h"\n#include <sched.h>\n#include <sys/mount.h>\n'
+    '#include "shim.h"\n#include <sched.h>\n#include <sys/mount.h>\n#include <seccomp.h>\n'
     "#ifndef CLONE_NEWTIME\n#define CLONE_NEWTIME 0x00000080\n#endif\n"
     "#ifndef MS_LAZYTIME\n#define MS_LAZYTIME (1 << 25)\n#endif\n",
     sources=[CSRC + "/shim.c"],
     depends=[CSRC + "/shim.h"],
     include_dirs=[CSRC],
+    libraries=["seccomp"],
     define_macros=[("_GNU_SOURCE", "1")],
     extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
     py_limited_api=True,

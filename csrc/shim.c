@@ -28,6 +28,8 @@
 #include <linux/capability.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #include "shim.h"
 
@@ -788,6 +790,14 @@ static int run_op(struct child *c, struct pyrunc_op *op, int index)
             r = -errno;
         close(fd);
         return r;
+    }
+    case PYRUNC_OP_SECCOMP: {
+        struct sock_fprog prog;
+        prog.len = (unsigned short)op->a;
+        prog.filter = (struct sock_filter *)(uintptr_t)op->s1;
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned int)op->flags, &prog) < 0)
+            return -errno;
+        return 0;
     }
     case PYRUNC_OP_CLOSE:
         close((int)op->a);

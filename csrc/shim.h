@@ -68,6 +68,8 @@ enum pyrunc_op_kind {
     PYRUNC_OP_EXEC,          /* v1 argv, v2 envp: execve the looked-up file */
     PYRUNC_OP_KEYRING,       /* s1 name: join a new session keyring */
     PYRUNC_OP_CLOSE,         /* a fd: close the child's copy (the state lock) */
+    PYRUNC_OP_SECCOMP,       /* s1 BPF program (struct sock_filter[a]),
+                                flags SECCOMP_FILTER_FLAG_*: load it */
 };
 
 struct pyrunc_op {

@@ -260,5 +260,40 @@ def _check_linux(ck, linux):
         ck.obj(value, path)
         ck.field(value, "secs", path, "int")
         ck.field(value, "nanosecs", path, "uint")
-    if linux.get("seccomp") is not None:
-        ck.fail("linux.seccomp", "not supported by this version of pyrunc")
+    seccomp = ck.field(linux, "seccomp", "linux", "object")
+    if seccomp is not None:
+        _check_seccomp(ck, seccomp)
+
+
+def _check_seccomp(ck, sc):
+    from .seccomp import ACTIONS, FLAGS, OPERATORS
+    action = ck.field(sc, "defaultAction", "linux.seccomp", "string", required=True)
+    if action not in ACTIONS:
+        ck.fail("linux.seccomp.defaultAction", "unknown action %r" % action)
+    ck.field(sc, "defaultErrnoRet", "linux.seccomp", "uint")
+    for i, arch in enumerate(ck.field(sc, "architectures", "linux.seccomp", "strings") or ()):
+        if not arch.startswith("SCMP_ARCH_"):
+            ck.fail("linux.seccomp.architectures[%d]" % i, "unknown architecture %r" % arch)
+    for i, flag in enumerate(ck.field(sc, "flags", "linux.seccomp", "strings") or ()):
+        if flag not in FLAGS:
+            ck.fail("linux.seccomp.flags[%d]" % i, "unknown flag %r" % flag)
+    ck.field(sc, "listenerPath", "linux.seccomp", "string")
+    for i, rule in enumerate(ck.field(sc, "syscalls", "linux.seccomp", "array") or ()):
+        path = "linux.seccomp.syscalls[%d]" % i
+        ck.obj(rule, path)
+        ck.field(rule, "names", path, "strings", required=True)
+        action = ck.field(rule, "action", path, "string", required=True)
+        if action not in ACTIONS:
+            ck.fail(path + ".action", "unknown action %r" % action)
+        ck.field(rule, "errnoRet", path, "uint")
+        for j, arg in enumerate(ck.field(rule, "args", path, "array") or ()):
+            apath = "%s.args[%d]" % (path, j)
+            ck.obj(arg, apath)
+            index = ck.field(arg, "index", apath, "uint", required=True)
+            if index > 5:
+                ck.fail(apath + ".index", "must be between 0 and 5")
+            ck.field(arg, "value", apath, "uint", required=True)
+            ck.field(arg, "valueTwo", apath, "uint")
+            op = ck.field(arg, "op", apath, "string", required=True)
+            if op not in OPERATORS:
+                ck.fail(apath + ".op", "unknown operator %r" % op)

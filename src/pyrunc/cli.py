@@ -280,8 +280,10 @@ def parse(argv):
 
 
 def version_text():
-    return "pyrunc version %s\nspec: 1.3.0\npython: %s\n" % (
-        VERSION, sys.version.split()[0])
+    from .seccomp import libseccomp_version
+    text = "pyrunc version %s\nspec: 1.3.0\npython: %s\n" % (VERSION, sys.version.split()[0])
+    seccomp = libseccomp_version()
+    return text + ("libseccomp: %s\n" % seccomp if seccomp else "")
 
 
 def main(argv=None):

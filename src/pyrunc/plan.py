@@ -214,7 +214,7 @@ def make_plan(config, bundle, rootfs, host, no_pivot=False, no_new_keyring=False
                                                  "createContainer", "startContainer"))
     plan.sync_hooks = has_sync_hooks
     if process is not None:
-        _plan_process(plan, process, host, preserve_fds, hooks)
+        _plan_process(plan, process, host, preserve_fds, hooks, linux)
     else:
         # Nothing to start: the init waits, as runc's does, until deleted.
         plan.add("READY", "signal created")
@@ -414,7 +414,7 @@ def _plan_hook(plan, name, index, hook, segment):
              v1=args, v2=hook.get("env") or [], a=hook.get("timeout") or 0, b=segment)
 
 
-def _plan_process(plan, process, host, preserve_fds, hooks):
+def _plan_process(plan, process, host, preserve_fds, hooks, config_linux):
     for rl in process.get("rlimits") or ():
         plan.add("RLIMIT", "setrlimit %s" % rl["type"], a=L.RLIMITS[rl["type"]],
                  b=rl["soft"], c=rl["hard"])
@@ -431,7 +431,7 @@ def _plan_process(plan, process, host, preserve_fds, hooks):
                  b=last)
     uid, gid = user.get("uid", 0), user.get("gid", 0)
     groups = [str(g) for g in user.get("additionalGids") or ()]
-    plan.add("USER", "set user %d:%d" % (uid, gid), a=uid, b=gid, v1=groups)
+    user_step = plan.add("USER", "set user %d:%d" % (uid, gid), a=uid, b=gid, v1=groups)
     if caps is not None:
         sets = {name: cap_mask(caps.get(name), "process.capabilities." + name, plan, last)
                 for name in ("effective", "permitted", "inheritable", "ambient")}
@@ -442,7 +442,15 @@ def _plan_process(plan, process, host, preserve_fds, hooks):
                                  "capability must be permitted and inheritable" % ", ".join(names))
         plan.add("CAPS", "set capabilities", a=sets["effective"], b=sets["permitted"],
                  c=sets["inheritable"], d=sets["ambient"])
-    if process.get("noNewPrivileges"):
+    seccomp = (config_linux or {}).get("seccomp")
+    nnp = process.get("noNewPrivileges")
+    if seccomp is not None and not nnp:
+        # Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load
+        # it before the capabilities are dropped.
+        steps_before_user = plan.steps.index(user_step)
+        plan.steps.insert(steps_before_user, Step("SECCOMP", "load seccomp filter",
+                                                  seccomp=seccomp))
+    if nnp:
         plan.add("NO_NEW_PRIVS", "set no_new_privs")
     plan.add("CLOSE_FDS", "close inherited file descriptors", a=3 + preserve_fds)
     env = process.get("env") or []
@@ -456,6 +464,9 @@ def _plan_process(plan, process, host, preserve_fds, hooks):
     plan.fifo_step = plan.add("WAIT_START", "wait for start on the exec fifo", a=-1)
     for i, h in enumerate(hooks.get("startContainer") or ()):
         _plan_hook(plan, "startContainer", i, h, 1)
+    if seccomp is not None and nnp:
+        # As late as possible: the filter then only has to allow execve.
+        plan.add("SECCOMP", "load seccomp filter", seccomp=seccomp)
     plan.add("EXEC", "exec %s" % _q(args[0]), v1=args, v2=env)
 
 

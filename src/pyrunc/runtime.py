@@ -67,6 +67,12 @@ class Runtime:
             plan.steps.insert(0, Step("CLOSE", "close the state lock", a=sd.lock_fd))
             for w in plan.warnings:
                 self.log.warn(w)
+            for step in plan.steps:
+                if step.kind == "SECCOMP":
+                    from .seccomp import compile_filter
+                    program, count, flags = compile_filter(step.slots.pop("seccomp"),
+                                                           self.log.warn)
+                    step.slots.update(s1=program, a=count, flags=flags)
             if plan.fifo_step is not None:
                 sd.make_fifo()
                 fifo_fd = os.open(sd.fifo, os.O_RDWR | os.O_CLOEXEC)

@@ -68,8 +68,18 @@ def test_default_spec_is_valid():
     (_set(["linux", "rootfsPropagation"], "bogus"), "linux.rootfsPropagation: unknown"),
     (_set(["linux", "devices"], [{"type": "x", "path": "/dev/x"}]),
      "linux.devices[0].type: unknown device type"),
-    (_set(["linux", "seccomp"], {"defaultAction": "SCMP_ACT_ALLOW"}),
-     "linux.seccomp: not supported"),
+    (_set(["linux", "seccomp"], {"defaultAction": "SCMP_ACT_FOO"}),
+     "linux.seccomp.defaultAction: unknown action"),
+    (_set(["linux", "seccomp"], {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["mkdir"], "action": "SCMP_ACT_ERRNO",
+         "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_FOO"}]}]}),
+     "linux.seccomp.syscalls[0].args[0].op: unknown operator"),
+    (_set(["linux", "seccomp"], {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": "mkdir", "action": "SCMP_ACT_ERRNO"}]}),
+     "linux.seccomp.syscalls[0].names: expected array of strings"),
+    (_set(["linux", "seccomp"], {"defaultAction": "SCMP_ACT_ALLOW",
+                                 "flags": ["SECCOMP_FILTER_FLAG_BOGUS"]}),
+     "linux.seccomp.flags[0]: unknown flag"),
     (_set(["process", "terminal"], True), "process.terminal: terminals are not supported"),
 ])
 def test_invalid_configs_name_the_json_path(mutate, message):
