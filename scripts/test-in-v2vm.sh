@@ -1,0 +1,20 @@
+#!/bin/sh
+# Run the test suite inside the pure cgroup v2 VM that ../shared/v2lab boots
+# (Debian 12, kernel 6.1, cgroup_no_v1=all).  The wheel is built here (the
+# guest compiles ~10x slower) and installed in a venv in the guest.
+#   scripts/test-in-v2vm.sh [PYTEST ARGS...]      (default: the whole suite)
+# Needs root and `run-in-v2vm.sh --setup` once per machine.
+set -eu
+repo=$(cd "$(dirname "$0")/.." && pwd)
+v2lab=${V2LAB:-$repo/../shared/v2lab/run-in-v2vm.sh}
+python=${PYRUNC_VENV:-/opt/pyrunc}/bin/python
+work=$(mktemp -d /tmp/pyrunc-v2.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+"$python" -m pip wheel -q --no-deps -w "$work/dist" "$repo"
+cp -r "$repo/tests" "$repo/pyproject.toml" "$work/"
+args=${*:-tests}
+"$v2lab" --timeout "${V2_TIMEOUT:-2400}" --share "$work" -- sh -c "
+    set -e; cd '$work'
+    python3 -m venv /tmp/venv
+    /tmp/venv/bin/pip install -q dist/*.whl pytest
+    /tmp/venv/bin/python -m pytest -q -p no:cacheprovider $args"
