@@ -58,6 +58,12 @@ class Runtime:
         try:
             cgroups = Cgroups.for_container(linux.get("cgroupsPath"), sd.id)
             cgroups.create()
+            # If this process is killed from here on, `delete --force` finds
+            # what to remove (the child dies with us: PR_SET_PDEATHSIG).
+            state = {"id": sd.id, "pid": 0, "start_time": None, "bundle": bundle,
+                     "rootfs": rootfs, "created": st.now_rfc3339(), "owner": "",
+                     "annotations": annotations, "cgroups": cgroups.to_state()}
+            sd.save(state)
             host = HostInfo(cap_last_cap=_cap_last_cap(), cgroup_mounts=cgroups.dirs)
             plan = make_plan(config, bundle, rootfs, host, no_pivot=no_pivot,
                              no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
@@ -112,21 +118,9 @@ class Runtime:
                 _write_proc(child.first_pid, "oom_score_adj", str(plan.oom_score_adj))
             child.run(on_sync)
             pid = child.pid
-            state = {
-                "id": sd.id,
-                "pid": pid,
-                "start_time": st.process_start_time(pid),
-                "bundle": bundle,
-                "rootfs": rootfs,
-                "created": st.now_rfc3339(),
-                "owner": "",
-                "annotations": annotations,
-                "has_process": plan.has_process,
-                "hooks": {k: hooks[k] for k in ("poststart", "poststop") if hooks.get(k)},
-                "cgroups": cgroups.to_state(),
-                "pid_ns": plan.clone_flags & 0x20000000 != 0 or any(
-                    k == "pid" for k, _ in plan.joined),
-            }
+            state.update(pid=pid, start_time=st.process_start_time(pid),
+                         has_process=plan.has_process,
+                         hooks={k: hooks[k] for k in ("poststart", "poststop") if hooks.get(k)})
             sd.save(state)
             if pid_file:
                 _write_pid_file(pid_file, pid)

@@ -6,6 +6,8 @@ import subprocess
 
 import pytest
 
+from pyrunc.cgroups import container_dir, hierarchies
+
 
 def wait_exit(pid, timeout=10):
     """Wait for a process that is not our child (a pidfd becomes readable)."""
@@ -157,3 +159,20 @@ def test_foreground_run_forwards_signals(env):
     p.send_signal(15)
     assert p.wait(timeout=20) == 4
     assert p.stdout.read() == "got-term\n"
+
+
+def test_delete_force_cleans_up_after_a_runtime_killed_during_create(env, tmp_path):
+    # A createRuntime hook kills the `pyrunc create` that runs it.
+    hook = tmp_path / "kill-runtime"
+    hook.write_text("#!/bin/sh\nkill -9 $PPID\n")
+    hook.chmod(0o755)
+    spec = env.spec(["true"])
+    spec["hooks"] = {"createRuntime": [{"path": str(hook)}]}
+    cid = env.cid()
+    r = env.pyrunc("create", "-b", env.bundle(spec), cid)
+    assert r.returncode == -9
+    cgroup_dirs = [container_dir(h, "", cid) for h in hierarchies()]
+    assert all(os.path.isdir(d) for d in cgroup_dirs), "the killed create made its cgroups"
+    assert env.pyrunc("delete", "-f", cid).returncode == 0
+    assert not [d for d in cgroup_dirs if os.path.exists(d)]
+    assert not os.path.exists(os.path.join(env.state_root, cid))
