@@ -51,15 +51,15 @@ def _no_default(obj):
     raise TypeError("%r is not JSON serialisable" % (obj,))
 
 
-def dumps(obj, indent=None):
+def dumps(obj, indent=None, sort_keys=False):
     """Encode obj (dict, list, str, int, float, bool, None) as JSON."""
     if indent is not None:
         return "".join(_pretty(obj, indent, 0))
     if _json is None:
         import json
-        return json.dumps(obj, separators=(",", ":"))
+        return json.dumps(obj, separators=(",", ":"), sort_keys=sort_keys)
     enc = _json.make_encoder(None, _no_default, _json.encode_basestring_ascii, None,
-                             ":", ",", False, False, True)
+                             ":", ",", sort_keys, False, True)
     return "".join(enc(obj, 0))
 
 

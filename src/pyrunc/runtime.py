@@ -76,8 +76,9 @@ class Runtime:
             for step in plan.steps:
                 if step.kind == "SECCOMP":
                     from .seccomp import compile_filter
-                    program, count, flags = compile_filter(step.slots.pop("seccomp"),
-                                                           self.log.warn)
+                    program, count, flags = compile_filter(
+                        step.slots.pop("seccomp"), self.log.warn,
+                        os.path.join(self.root, ".seccomp-cache"))
                     step.slots.update(s1=program, a=count, flags=flags)
             if plan.fifo_step is not None:
                 sd.make_fifo()

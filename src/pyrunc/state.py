@@ -2,6 +2,7 @@
 
 <root>/<id>/state.json   OCI state plus what later commands need
 <root>/<id>/exec.fifo    exists while the container is `created`
+<root>/.seccomp-cache/   compiled seccomp programs (ids never start with ".")
 
 Calls on one container are serialised by flock on <root>/<id> itself.
 """
@@ -16,19 +17,21 @@ from .errors import BadArgument, ContainerExists, ContainerNotFound
 OCI_VERSION = "1.3.0"
 STATE_FILE = "state.json"
 FIFO = "exec.fifo"
-ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-.")
+ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+ID_CHARS = frozenset(ALNUM + "_+-.")
 NAME_MAX = 255
 
 
 def check_id(cid):
-    """runc's rule ^[\\w+-.]+$, and no "." or ".."."""
+    """^[A-Za-z0-9][A-Za-z0-9_.+-]*$: runc's characters, and a letter or
+    digit first, so that no id is "." or ".." or looks like a flag."""
     if not cid:
         raise BadArgument("container id cannot be empty")
     if len(cid) > NAME_MAX:
         raise BadArgument("invalid container id %r: longer than %d characters" % (cid, NAME_MAX))
-    if cid in (".", "..") or not ID_CHARS.issuperset(cid):
-        raise BadArgument("invalid container id %r: only letters, digits and _ + - . are allowed"
-                          % cid)
+    if cid[0] not in ALNUM or not ID_CHARS.issuperset(cid):
+        raise BadArgument("invalid container id %r: a letter or digit, then letters, digits "
+                          "and _ + - ." % cid)
 
 
 class StateDir:
@@ -120,7 +123,8 @@ def write_atomic(path, data, mode=0o600):
 
 def list_ids(root):
     try:
-        return sorted(e.name for e in os.scandir(root) if e.is_dir(follow_symlinks=False))
+        return sorted(e.name for e in os.scandir(root)
+                      if e.is_dir(follow_symlinks=False) and not e.name.startswith("."))
     except FileNotFoundError:
         return []
 

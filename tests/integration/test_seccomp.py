@@ -1,6 +1,8 @@
 """linux.seccomp: the filter is compiled by libseccomp and loaded in the
 child; the process runs under it."""
 
+import os
+
 
 def profile(default="SCMP_ACT_ALLOW", **rule):
     return {"defaultAction": default,
@@ -50,3 +52,20 @@ def test_kill_action_kills_the_process(env):
     spec["linux"]["seccomp"]["syscalls"][0]["action"] = "SCMP_ACT_KILL_PROCESS"
     r = env.run(spec)
     assert r.returncode == 128 + 31  # SIGSYS
+
+
+def test_compiled_programs_are_cached_by_profile(env):
+    spec = env.spec(["true"])
+    spec["linux"]["seccomp"] = profile()
+    spec["linux"]["seccomp"]["syscalls"][0]["names"].append("no_such_syscall")
+    first = env.run(spec)
+    cache = os.path.join(env.state_root, ".seccomp-cache")
+    files = os.listdir(cache)
+    assert len(files) == 1
+    second = env.run(spec)
+    assert os.listdir(cache) == files
+    # a hit still warns about what was skipped
+    assert "no_such_syscall" in first.stderr and "no_such_syscall" in second.stderr
+    spec["linux"]["seccomp"]["syscalls"][0]["errnoRet"] = 5
+    env.run(spec)
+    assert len(os.listdir(cache)) == 2

@@ -65,7 +65,8 @@ def test_bad_signals(text):
     assert parse_signal(text) is None
 
 
-@pytest.mark.parametrize("cid", ["", "a/b", "..", ".", "a b", "a\nb", "x" * 256, "é"])
+@pytest.mark.parametrize("cid", ["", "a/b", "..", ".", "a b", "a\nb", "x" * 256, "é", ".a",
+                                 "-rf", "_x"])
 def test_invalid_ids(cid):
     with pytest.raises(BadArgument):
         check_id(cid)
