@@ -100,6 +100,7 @@ class HostInfo:
 
 class SpawnPlan:
     __slots__ = ("clone_flags", "direct", "self_join", "steps", "uid_map", "gid_map", "user_ns",
+                 "new_netns",
                  "joined", "oom_score_adj", "warnings", "fifo_step",
                  "has_process", "sync_hooks", "timens_offsets")
 
@@ -113,6 +114,7 @@ class SpawnPlan:
         self.uid_map = None
         self.gid_map = None
         self.user_ns = False
+        self.new_netns = False
         self.joined = []
         self.oom_score_adj = None
         self.warnings = []
@@ -181,6 +183,7 @@ def make_plan(config, bundle, rootfs, host, no_pivot=False, no_new_keyring=False
     for ns in linux.get("namespaces") or ():
         (joined if ns.get("path") else new_ns)[ns["type"]] = ns.get("path")
     plan.user_ns = "user" in new_ns
+    plan.new_netns = "network" in new_ns
     if "mount" not in new_ns and "mount" not in joined:
         raise ConfigError("linux.namespaces: a mount namespace is required")
     if plan.user_ns:
@@ -368,6 +371,13 @@ def _plan_mount(plan, m, bundle, dest, kind, flags, prop, data, host):
         return
     if kind == "cgroup":
         _plan_cgroup_mount(plan, desc, dest, flags, prop, host)
+        return
+    if kind == "sysfs" and plan.user_ns and not plan.new_netns:
+        # sysfs needs rights over the network namespace's owner, which a
+        # new user namespace lacks for the host's: bind the host's /sys, as
+        # runc does.
+        plan.add("MOUNT", desc + " (bind of /sys)", s1="/sys", s2=dest,
+                 flags=L.MS_BIND | L.MS_REC, a=1, b=flags & BIND_REMOUNT_FLAGS, c=prop)
         return
     plan.add("MOUNT", desc, s1=source or kind, s2=dest, s3=kind, s4=data or None,
              flags=flags & ~L.MS_REMOUNT, a=1, c=prop)

@@ -65,6 +65,11 @@ class Runtime:
                      "annotations": annotations, "cgroups": cgroups.to_state()}
             sd.save(state)
             host = HostInfo(cap_last_cap=_cap_last_cap(), cgroup_mounts=cgroups.dirs)
+            process = config.get("process")
+            if process is not None and not any(e.startswith("HOME=")
+                                               for e in process.get("env") or ()):
+                uid = (process.get("user") or {}).get("uid", 0)
+                process["env"] = list(process.get("env") or ()) + ["HOME=" + _home_of(rootfs, uid)]
             plan = make_plan(config, bundle, rootfs, host, no_pivot=no_pivot,
                              no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
                              container_id=sd.id)
@@ -387,6 +392,32 @@ def _wait_pidfds(fds, timeout_ms=10000):
 def _write_pid_file(path, pid):
     path = os.path.abspath(path)
     st.write_atomic(path, str(pid).encode(), 0o644)
+
+
+def _home_of(rootfs, uid):
+    """HOME for a process that has none, as runc sets it: the user's entry
+    in the rootfs's /etc/passwd, else "/".  The file is opened without
+    following symlinks, which could point out of the rootfs."""
+    try:
+        root = os.open(rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            etc = os.open("etc", os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                          dir_fd=root)
+            try:
+                fd = os.open("passwd", os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=etc)
+            finally:
+                os.close(etc)
+        finally:
+            os.close(root)
+        with open(fd, "rb") as f:
+            data = f.read(1 << 20)
+    except OSError:
+        return "/"
+    for line in data.decode("utf-8", "replace").splitlines():
+        fields = line.split(":")
+        if len(fields) >= 6 and fields[2] == str(uid) and fields[5]:
+            return fields[5]
+    return "/"
 
 
 def _cap_last_cap():

@@ -108,3 +108,24 @@ def test_only_stdio_and_preserved_fds_are_inherited(env, tmp_path):
 def test_exit_status_of_a_missing_command_inside_a_shell(env):
     r = env.run(env.spec(["sh", "-c", "no-such-command"]))
     assert r.returncode == 127
+
+
+def test_home_comes_from_the_rootfs_passwd_unless_set(env):
+    spec = env.spec(["sh", "-c", "echo $HOME"])
+    spec["process"]["user"] = {"uid": 1000, "gid": 1000}
+    assert env.run(spec).stdout == "/home/user\n"
+    spec["process"]["user"] = {"uid": 4242, "gid": 4242}
+    assert env.run(spec).stdout == "/\n"
+    spec["process"]["env"].append("HOME=/custom")
+    assert env.run(spec).stdout == "/custom\n"
+
+
+def test_sysfs_in_a_user_namespace_without_its_own_network_namespace(env):
+    spec = env.spec(["sh", "-c", "ls /sys/kernel >/dev/null && echo sys-ok"])
+    spec["linux"]["namespaces"] = [n for n in spec["linux"]["namespaces"]
+                                   if n["type"] != "network"] + [{"type": "user"}]
+    spec["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 0, "size": 65536}]
+    spec["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 0, "size": 65536}]
+    spec["mounts"] = [m for m in spec["mounts"] if m["destination"] != "/sys/fs/cgroup"]
+    r = env.run(spec)
+    assert r.stdout == "sys-ok\n", r.stderr
