@@ -162,13 +162,15 @@ class Runtime:
                 if e.errno == 6:  # ENXIO: nobody reads: the init is gone
                     raise WrongState("cannot start a container that has stopped") from None
                 raise
+            hooks = state.get("hooks") or {}
             try:
                 os.write(fd, b"0")
                 os.unlink(sd.fifo)
-                _wait_exec(fd)
+                if hooks.get("poststart"):
+                    # poststart hooks run once the user process runs
+                    _wait_exec(fd)
             finally:
                 os.close(fd)
-            hooks = state.get("hooks") or {}
             if hooks.get("poststart"):
                 run_hooks_warn(hooks, "poststart",
                                st.hook_state(cid, "running", state["pid"], state["bundle"],
