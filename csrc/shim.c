@@ -189,8 +189,44 @@ static const char *split_last(const char *path, char *buf, size_t size)
     return slash + 1;
 }
 
-/* mkdir -p inside the rootfs; returns an O_PATH fd of the directory. */
-static int mkdir_in_root(struct child *c, const char *path, mode_t mode)
+/* If `name` in `parent` is a symlink, write into out the path it leads to
+ * (still to be resolved inside the root): its target, relative to the
+ * directory `dir` it is in unless absolute, followed by `rest`. */
+static int follow_link(int parent, const char *name, const char *dir, const char *rest,
+                       char *out, size_t size)
+{
+    char target[PATH_MAX];
+    ssize_t n = readlinkat(parent, name, target, sizeof(target) - 1);
+    size_t used = 0;
+
+    if (n < 0)
+        return -errno;
+    target[n] = '\0';
+    if (target[0] != '/') {
+        size_t dl = strlen(dir);
+        if (dl + 1 >= size)
+            return -ENAMETOOLONG;
+        memcpy(out, dir, dl);
+        out[dl] = '/';
+        used = dl + 1;
+    }
+    if (used + (size_t)n + 1 + strlen(rest) + 1 >= size)
+        return -ENAMETOOLONG;
+    memcpy(out + used, target, (size_t)n);
+    used += (size_t)n;
+    if (*rest) {
+        out[used++] = '/';
+        strcpy(out + used, rest);
+    } else {
+        out[used] = '\0';
+    }
+    return 0;
+}
+
+/* mkdir -p inside the rootfs; returns an O_PATH fd of the directory.  A
+ * symlink on the way is followed inside the root, and what it points to is
+ * created there (as runc's MkdirAll in the rootfs does), never outside. */
+static int mkdir_in_root_n(struct child *c, const char *path, mode_t mode, int depth)
 {
     char buf[PATH_MAX];
     size_t len = strlen(path), i;
@@ -198,6 +234,8 @@ static int mkdir_in_root(struct child *c, const char *path, mode_t mode)
 
     if (len >= sizeof(buf))
         return -ENAMETOOLONG;
+    if (depth > 40)
+        return -ELOOP;
     fd = open_in_root(c, path, O_PATH | O_DIRECTORY);
     if (fd != -ENOENT)
         return fd;
@@ -218,8 +256,16 @@ static int mkdir_in_root(struct child *c, const char *path, mode_t mode)
             parent = open_in_root(c, pbuf, O_PATH | O_DIRECTORY);
             if (parent < 0)
                 return parent;
-            if (mkdirat(parent, name, mode) < 0 && errno != EEXIST) {
+            if (mkdirat(parent, name, mode) < 0) {
                 int err = -errno;
+                if (err == -EEXIST) {
+                    /* a dangling symlink: go where it points, in the root */
+                    char next[PATH_MAX];
+                    err = follow_link(parent, name, pbuf, i < len ? buf + i + 1 : "",
+                                      next, sizeof(next));
+                    close(parent);
+                    return err < 0 ? err : mkdir_in_root_n(c, next, mode, depth + 1);
+                }
                 close(parent);
                 return err;
             }
@@ -238,13 +284,21 @@ static int mkdir_in_root(struct child *c, const char *path, mode_t mode)
     return -EINVAL;
 }
 
-/* Create the file at a root path if missing (a bind target for a file). */
-static int mkfile_in_root(struct child *c, const char *path)
+static int mkdir_in_root(struct child *c, const char *path, mode_t mode)
+{
+    return mkdir_in_root_n(c, path, mode, 0);
+}
+
+/* Create the file at a root path if missing (a bind target for a file);
+ * a dangling symlink is followed inside the root, as by mkdir_in_root. */
+static int mkfile_in_root_n(struct child *c, const char *path, int depth)
 {
     char pbuf[PATH_MAX];
     const char *name;
     int parent, fd;
 
+    if (depth > 40)
+        return -ELOOP;
     fd = open_in_root(c, path, O_PATH);
     if (fd != -ENOENT)
         return fd;
@@ -255,6 +309,12 @@ static int mkfile_in_root(struct child *c, const char *path)
     if (parent < 0)
         return parent;
     fd = openat(parent, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == ELOOP) {
+        char next[PATH_MAX];
+        int err = follow_link(parent, name, pbuf, "", next, sizeof(next));
+        close(parent);
+        return err < 0 ? err : mkfile_in_root_n(c, next, depth + 1);
+    }
     if (fd < 0 && errno != EEXIST) {
         int err = -errno;
         close(parent);
@@ -264,6 +324,11 @@ static int mkfile_in_root(struct child *c, const char *path)
         close(fd);
     close(parent);
     return open_in_root(c, path, O_PATH);
+}
+
+static int mkfile_in_root(struct child *c, const char *path)
+{
+    return mkfile_in_root_n(c, path, 0);
 }
 
 /* The flags a remount must keep: those locked by a user namespace and the
