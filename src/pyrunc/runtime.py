@@ -78,6 +78,9 @@ class Runtime:
             plan.steps.insert(0, Step("CLOSE", "close the state lock", a=sd.lock_fd))
             for w in plan.warnings:
                 self.log.warn(w)
+            if self.log.debug_enabled:
+                for i, step in enumerate(plan.steps):
+                    self.log.debug("step %d: %s" % (i, step.desc))
             for step in plan.steps:
                 if step.kind == "SECCOMP":
                     from .seccomp import compile_filter

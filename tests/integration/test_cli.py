@@ -84,3 +84,17 @@ def test_a_failing_step_in_the_child_names_the_step(env, tmp_path):
     spec["mounts"].append({"destination": "/bad", "type": "nosuchfs", "source": "x"})
     r = env.pyrunc("create", "-b", env.bundle(spec), env.cid())
     assert_clean_failure(env, r, 'mount "x" on "/bad": no such device')
+
+
+def test_debug_logs_the_plan_and_json_logs_go_to_the_log_file(env, tmp_path):
+    log = tmp_path / "log.json"
+    r = env.pyrunc("--debug", "--log", str(log), "--log-format", "json", "run", "-b",
+                   env.bundle(env.spec(["true"])), env.cid())
+    assert r.returncode == 0
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert any(l["level"] == "debug" and "pivot_root" in l["msg"] for l in lines)
+    assert all(set(l) == {"level", "msg", "time"} for l in lines)
+    r = env.pyrunc("--log", str(log), "--log-format", "json", "state", "nothere")
+    assert r.returncode == 1
+    last = json.loads(log.read_text().splitlines()[-1])
+    assert last["level"] == "error" and "does not exist" in last["msg"]
