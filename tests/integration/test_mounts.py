@@ -125,3 +125,21 @@ def test_rootfs_propagation_is_applied_to_slash(env):
     spec["linux"]["rootfsPropagation"] = "rslave"
     line = mountinfo_of(env.run(spec).stdout, "/")
     assert "master:" in line or "shared:" not in line
+
+
+def test_mount_propagation_options(env, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    spec = env.spec(["cat", "/proc/self/mountinfo"])
+    spec["mounts"] += [
+        {"destination": "/shared", "type": "bind", "source": str(src),
+         "options": ["rbind", "rshared"]},
+        {"destination": "/private", "type": "bind", "source": str(src),
+         "options": ["rbind", "rprivate"]},
+        {"destination": "/unbindable", "type": "tmpfs", "source": "tmpfs",
+         "options": ["unbindable"]}]
+    out = env.run(spec).stdout
+    assert "shared:" in mountinfo_of(out, "/shared")
+    private = mountinfo_of(out, "/private")
+    assert "shared:" not in private and "master:" not in private
+    assert "unbindable" in mountinfo_of(out, "/unbindable")
