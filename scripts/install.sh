@@ -9,7 +9,7 @@ venv=${PYRUNC_VENV:-/opt/pyrunc}
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq python3 python3-venv python3-dev gcc libseccomp-dev \
-    busybox-static iproute2 >/dev/null
+    busybox-static iproute2 strace >/dev/null
 # A venv of its own: the interpreter starts without other site-packages'
 # .pth files, which matters when a runtime is started for every command.
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
@@ -18,5 +18,9 @@ apt-get install -y -qq python3 python3-venv python3-dev gcc libseccomp-dev \
 # setuptools is only needed to build (pip builds in an isolated env); in the
 # venv its distutils-precedence.pth costs ~1 ms on every pyrunc call.
 "$venv/bin/pip" uninstall -y -q setuptools 2>/dev/null || true
-ln -sf "$venv/bin/pyrunc" /usr/local/bin/pyrunc
+# The command on PATH is the compiled front-end (csrc/front.c): it starts and
+# deletes plain containers without the interpreter's start-up and runs
+# "$venv/bin/python" for everything else.
+front=$("$venv/bin/python" -c 'import os, pyrunc; print(os.path.dirname(pyrunc.__file__))')/pyrunc-front
+ln -sf "$front" /usr/local/bin/pyrunc
 pyrunc --version

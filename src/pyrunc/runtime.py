@@ -131,6 +131,8 @@ class Runtime:
                          has_process=plan.has_process,
                          hooks={k: hooks[k] for k in ("poststart", "poststop") if hooks.get(k)})
             sd.save(state)
+            if plan.has_process and not state["hooks"] and state["start_time"] is not None:
+                sd.save_fastpath(pid, state["start_time"], cgroups.created)
             if pid_file:
                 _write_pid_file(pid_file, pid)
             child.close()

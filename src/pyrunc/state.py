@@ -2,6 +2,9 @@
 
 <root>/<id>/state.json   OCI state plus what later commands need
 <root>/<id>/exec.fifo    exists while the container is `created`
+<root>/<id>/fastpath     written by create for a plain container: what the
+                         compiled front-end (csrc/front.c) needs to start
+                         and delete it without Python
 <root>/.seccomp-cache/   compiled seccomp programs (ids never start with ".")
 
 Calls on one container are serialised by flock on <root>/<id> itself.
@@ -17,6 +20,7 @@ from .errors import BadArgument, ContainerExists, ContainerNotFound
 OCI_VERSION = "1.3.0"
 STATE_FILE = "state.json"
 FIFO = "exec.fifo"
+FASTPATH = "fastpath"
 ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 ID_CHARS = frozenset(ALNUM + "_+-.")
 NAME_MAX = 255
@@ -95,6 +99,24 @@ class StateDir:
         """Write state.json atomically: tmp file, fsync, rename."""
         write_atomic(os.path.join(self.path, STATE_FILE),
                      jsonio.dumps(state).encode())
+
+    def save_fastpath(self, pid, start_time, cgroup_dirs):
+        """What csrc/front.c reads to start and delete a plain container (a
+        process, no poststart or poststop hooks): the init's pid and start
+        time, and the cgroup directories to remove, deepest first.  It is
+        written after state.json; a missing or partial file only means the
+        Python CLI does the work."""
+        dirs = sorted(cgroup_dirs, key=len, reverse=True)
+        if any("\n" in d for d in dirs) or len(dirs) > 64:
+            return
+        text = "pyrunc-fastpath 1\n%d %d\n%s" % (
+            pid, start_time, "".join(d + "\n" for d in dirs))
+        fd = os.open(os.path.join(self.path, FASTPATH),
+                     os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, text.encode())
+        finally:
+            os.close(fd)
 
     def make_fifo(self):
         os.mkfifo(self.fifo, 0o622)

@@ -13,7 +13,14 @@ import uuid
 
 import pytest
 
+import pyrunc
 from pyrunc.specgen import default_spec
+
+# The command a user runs: the compiled front-end (csrc/front.c) that
+# scripts/install.sh puts on PATH.  It runs this interpreter's pyrunc for
+# all but the plain start and delete; test_front.py fails if it is missing.
+FRONT = os.path.join(os.path.dirname(pyrunc.__file__), "pyrunc-front")
+PYRUNC = [FRONT] if os.access(FRONT, os.X_OK) else [sys.executable, "-m", "pyrunc"]
 
 pytestmark = pytest.mark.root
 
@@ -86,10 +93,11 @@ class Env:
         (d / "config.json").write_text(json.dumps(spec))
         return str(d)
 
-    def pyrunc(self, *args, input=None, timeout=30, stdout=None, **kw):
-        """Run the CLI.  Output goes through files, not pipes: a container
-        started by create or run -d keeps its stdio open."""
-        cmd = [sys.executable, "-m", "pyrunc", "--root", self.state_root] + list(args)
+    def pyrunc(self, *args, input=None, timeout=30, stdout=None, command=None, **kw):
+        """Run the CLI (`command`, default the front-end, then --root and
+        args).  Output goes through files, not pipes: a container started
+        by create or run -d keeps its stdio open."""
+        cmd = list(command or PYRUNC) + ["--root", self.state_root] + list(args)
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
             if input is not None:
                 kw["input"] = input

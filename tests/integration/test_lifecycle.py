@@ -8,6 +8,8 @@ import pytest
 
 from pyrunc.cgroups import container_dir, hierarchies
 
+from .conftest import PYRUNC
+
 
 def wait_exit(pid, timeout=10):
     """Wait for a process that is not our child (a pidfd becomes readable)."""
@@ -153,7 +155,7 @@ def test_foreground_run_forwards_signals(env):
     cid = env.cid()
     spec = env.spec(["sh", "-c", "trap 'echo got-term; exit 4' TERM; echo ready; "
                                  "while true; do sleep 0.1; done"])
-    p = subprocess.Popen([os.sys.executable, "-m", "pyrunc", "--root", env.state_root, "run",
+    p = subprocess.Popen(PYRUNC + ["--root", env.state_root, "run",
                           "-b", env.bundle(spec), cid], stdout=subprocess.PIPE, text=True)
     assert p.stdout.readline() == "ready\n"
     p.send_signal(15)

@@ -1,0 +1,329 @@
+/* The `pyrunc` command in front of the Python CLI.
+ *
+ * An engine calls the runtime once per step of a container's life, and
+ * the interpreter's start-up alone (~8 ms here) costs more than runc's
+ * whole `start` or `delete`.  Those two steps do little work, so for a
+ * plain container this program does them itself:
+ *
+ *   start ID          the container is `created` (init alive, exec fifo
+ *                     present): write the fifo, unlink it.
+ *   delete [-f] ID    the container is `stopped`: remove the cgroups that
+ *                     create made and the state directory;
+ *                     `delete -f` of a container that does not exist.
+ *
+ * A container is plain when `create` wrote <root>/<id>/fastpath: it has a
+ * process and no poststart or poststop hooks.  Everything else (other
+ * commands and flags, --debug, hooks, a running container to delete, any
+ * error at all before the point of no return) runs the Python CLI, which
+ * does the whole step again from the start and words the errors.  So this
+ * file never prints an error the Python CLI would print differently.
+ *
+ * The state layout and the locking are state.py's: flock on <root>/<id>.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef PYRUNC_PYTHON
+#define PYRUNC_PYTHON "/usr/bin/python3"
+#endif
+
+#define DEFAULT_ROOT "/run/pyrunc"
+#define FASTPATH_MAGIC "pyrunc-fastpath 1\n"
+#define MAX_FASTPATH 65536
+
+static int g_argc;
+static char **g_argv;
+
+/* The interpreter pyrunc was built for; for a wheel installed elsewhere,
+ * <prefix>/bin/python3 from our own <prefix>/lib/pythonX.Y/... path. */
+static const char *python_path(void)
+{
+    static char buf[PATH_MAX];
+    ssize_t n;
+    char *lib;
+
+    if (access(PYRUNC_PYTHON, X_OK) == 0)
+        return PYRUNC_PYTHON;
+    n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+    if (n > 0) {
+        buf[n] = '\0';
+        lib = strstr(buf, "/lib/python");
+        if (lib != NULL && (size_t)(lib - buf) + sizeof("/bin/python3") < sizeof(buf)) {
+            strcpy(lib, "/bin/python3");
+            if (access(buf, X_OK) == 0)
+                return buf;
+        }
+    }
+    return "/usr/bin/python3";
+}
+
+/* Hand the whole call to the Python CLI.  -I: neither the environment nor
+ * the working directory chooses what the runtime imports. */
+static void __attribute__((noreturn)) python_cli(void)
+{
+    const char *py = python_path();
+    char **args = calloc((size_t)g_argc + 4, sizeof(char *));
+    int i;
+
+    if (args == NULL) {
+        fputs("pyrunc: out of memory\n", stderr);
+        exit(1);
+    }
+    args[0] = (char *)py;
+    args[1] = "-I";
+    args[2] = "-c";
+    args[3] = "from pyrunc.cli import main; main()";
+    for (i = 1; i < g_argc; i++)
+        args[i + 3] = g_argv[i];
+    execv(py, args);
+    fprintf(stderr, "pyrunc: cannot run %s: %s\n", py, strerror(errno));
+    exit(1);
+}
+
+/* state.py check_id: a letter or digit, then letters, digits and _+-. */
+static int valid_id(const char *id)
+{
+    size_t n = strlen(id), i;
+
+    if (n == 0 || n > 255 || !isalnum((unsigned char)id[0]))
+        return 0;
+    for (i = 1; i < n; i++) {
+        unsigned char c = (unsigned char)id[i];
+        if (!(isalnum(c) || c == '_' || c == '+' || c == '-' || c == '.'))
+            return 0;
+        if (c > 127)
+            return 0;
+    }
+    return 1;
+}
+
+/* --name VALUE or --name=VALUE at argv[*i]. */
+static int global_opt(const char *name, int *i, const char **value)
+{
+    const char *a = g_argv[*i];
+    size_t n = strlen(name);
+
+    if (strncmp(a, name, n) != 0)
+        return 0;
+    if (a[n] == '=') {
+        *value = a + n + 1;
+        *i += 1;
+        return 1;
+    }
+    if (a[n] == '\0' && *i + 1 < g_argc) {
+        *value = g_argv[*i + 1];
+        *i += 2;
+        return 1;
+    }
+    return 0;
+}
+
+struct fastpath {
+    long pid;
+    unsigned long long start_time;
+    char *cgroups[64];      /* directories create made, deepest first */
+    int n_cgroups;
+    char buf[MAX_FASTPATH];
+};
+
+/* <root>/<id>/fastpath: magic line, "PID START_TIME", one cgroup directory
+ * per line.  Anything unexpected: not plain. */
+static int read_fastpath(int dfd, struct fastpath *fp)
+{
+    int fd = openat(dfd, "fastpath", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    ssize_t n, total = 0;
+    char *p, *end, *nl;
+
+    if (fd < 0)
+        return -1;
+    while ((n = read(fd, fp->buf + total, sizeof(fp->buf) - 1 - total)) > 0)
+        total += n;
+    close(fd);
+    if (n < 0 || total == (ssize_t)sizeof(fp->buf) - 1)
+        return -1;
+    fp->buf[total] = '\0';
+    if (strncmp(fp->buf, FASTPATH_MAGIC, strlen(FASTPATH_MAGIC)) != 0)
+        return -1;
+    p = fp->buf + strlen(FASTPATH_MAGIC);
+    if (sscanf(p, "%ld %llu\n", &fp->pid, &fp->start_time) != 2 || fp->pid <= 0)
+        return -1;
+    p = strchr(p, '\n');
+    if (p == NULL)
+        return -1;
+    p++;
+    end = fp->buf + total;
+    fp->n_cgroups = 0;
+    while (p < end) {
+        nl = strchr(p, '\n');
+        if (nl == NULL || *p != '/' || fp->n_cgroups == 64)
+            return -1;
+        *nl = '\0';
+        fp->cgroups[fp->n_cgroups++] = p;
+        p = nl + 1;
+    }
+    return 0;
+}
+
+/* state.py process_start_time + init_alive: the pid still names the
+ * process create started (field 22 of /proc/PID/stat), not a zombie. */
+static int init_alive(const struct fastpath *fp)
+{
+    char path[64], buf[1024], *p, *save = NULL, *tok;
+    int fd, field;
+    ssize_t n;
+
+    snprintf(path, sizeof(path), "/proc/%ld/stat", fp->pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    p = strrchr(buf, ')');
+    if (p == NULL || p[1] != ' ')
+        return 0;
+    /* fields after the command: state is field 3, starttime field 22 */
+    for (field = 3, tok = strtok_r(p + 2, " ", &save); tok != NULL;
+         field++, tok = strtok_r(NULL, " ", &save)) {
+        if (field == 3 && (tok[0] == 'Z' || tok[0] == 'X'))
+            return 0;
+        if (field == 22)
+            return strtoull(tok, NULL, 10) == fp->start_time;
+    }
+    return 0;
+}
+
+/* Open and lock <root>/<id>; -1 with errno set if it cannot. */
+static int lock_container(const char *root, const char *id)
+{
+    int rfd, dfd;
+
+    rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (rfd < 0)
+        return -1;
+    dfd = openat(rfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    close(rfd);
+    if (dfd < 0)
+        return -1;
+    if (flock(dfd, LOCK_EX) < 0) {
+        close(dfd);
+        return -1;
+    }
+    return dfd;
+}
+
+static void start(const char *root, const char *id)
+{
+    static struct fastpath fp;
+    int dfd = lock_container(root, id), fifo;
+
+    if (dfd < 0 || read_fastpath(dfd, &fp) < 0 || !init_alive(&fp))
+        python_cli();
+    fifo = openat(dfd, "exec.fifo", O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+    if (fifo < 0)
+        python_cli();
+    if (write(fifo, "0", 1) != 1)
+        python_cli();
+    /* the init runs the user process now: no way back from here */
+    if (unlinkat(dfd, "exec.fifo", 0) < 0 && errno != ENOENT) {
+        fprintf(stderr, "pyrunc: unlink %s/%s/exec.fifo: %s\n", root, id, strerror(errno));
+        exit(1);
+    }
+    exit(0);
+}
+
+/* Remove what pyrunc put in the state directory, then the directory. */
+static int remove_state_dir(const char *root, const char *id, int dfd)
+{
+    DIR *d;
+    struct dirent *e;
+    int rfd, copy = dup(dfd), ret = 0;
+
+    if (copy < 0)
+        return -1;
+    d = fdopendir(copy);
+    if (d == NULL) {
+        close(copy);
+        return -1;
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (unlinkat(dfd, e->d_name, 0) < 0 && errno != ENOENT)
+            ret = -1;
+    }
+    closedir(d);
+    if (ret < 0)
+        return -1;
+    rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (rfd < 0)
+        return -1;
+    ret = unlinkat(rfd, id, AT_REMOVEDIR);
+    close(rfd);
+    return ret < 0 && errno != ENOENT ? -1 : 0;
+}
+
+static void delete(const char *root, const char *id, int force)
+{
+    static struct fastpath fp;
+    int dfd = lock_container(root, id), i;
+
+    if (dfd < 0) {
+        /* containerd deletes with --force what may be gone already */
+        if (force && errno == ENOENT)
+            exit(0);
+        python_cli();
+    }
+    if (read_fastpath(dfd, &fp) < 0 || init_alive(&fp))
+        python_cli();
+    /* From here the Python CLI can take over at any point: it removes
+     * what is left and tolerates what is gone. */
+    for (i = 0; i < fp.n_cgroups; i++)
+        if (rmdir(fp.cgroups[i]) < 0 && errno != ENOENT)
+            python_cli();   /* it warns about a cgroup it cannot remove */
+    if (remove_state_dir(root, id, dfd) < 0)
+        python_cli();
+    exit(0);
+}
+
+int main(int argc, char **argv)
+{
+    const char *root = DEFAULT_ROOT, *log_format = "text", *ignored, *verb;
+    int i = 1, force = 0;
+
+    g_argc = argc;
+    g_argv = argv;
+    while (i < argc && argv[i][0] == '-') {
+        if (global_opt("--root", &i, &root) || global_opt("--log", &i, &ignored) ||
+            global_opt("--log-format", &i, &log_format))
+            continue;
+        python_cli();
+    }
+    if (i >= argc || root[0] == '\0' ||
+        (strcmp(log_format, "text") != 0 && strcmp(log_format, "json") != 0))
+        python_cli();
+    verb = argv[i++];
+    if (strcmp(verb, "delete") == 0)
+        for (; i < argc && (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--force") == 0); i++)
+            force = 1;
+    else if (strcmp(verb, "start") != 0)
+        python_cli();
+    if (i != argc - 1 || !valid_id(argv[i]))
+        python_cli();
+    if (verb[0] == 's')
+        start(root, argv[i]);
+    delete(root, argv[i], force);
+    return 1;
+}
