@@ -21,7 +21,7 @@ enum pyrunc_op_kind {
     PYRUNC_OP_UMASK, PYRUNC_OP_BOUNDING, PYRUNC_OP_USER, PYRUNC_OP_CAPS,
     PYRUNC_OP_NO_NEW_PRIVS, PYRUNC_OP_LOOKUP, PYRUNC_OP_READY,
     PYRUNC_OP_WAIT_START, PYRUNC_OP_CLOSE_FDS, PYRUNC_OP_EXEC,
-    PYRUNC_OP_KEYRING, PYRUNC_OP_CLOSE, PYRUNC_OP_SECCOMP, ...
+    PYRUNC_OP_KEYRING, PYRUNC_OP_CLOSE, PYRUNC_OP_SECCOMP, PYRUNC_OP_CHROOT, ...
 };
 
 enum pyrunc_msg_type {
@@ -57,6 +57,8 @@ struct pyrunc_msg {
 int pyrunc_spawn(struct pyrunc_plan *plan, int *pidfd);
 int pyrunc_socketpair(int fds[2]);
 int pyrunc_has_openat2(void);
+int pyrunc_bind_private(const char *path);
+int pyrunc_umount_detach(const char *path);
 
 #define MS_RDONLY ...
 #define MS_NOSUID ...

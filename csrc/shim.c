@@ -692,6 +692,15 @@ static int op_move_root(struct child *c)
     return 0;
 }
 
+/* No mount namespace: the rootfs is a private bind the runtime made in the
+ * host's mount namespace; only the root directory changes. */
+static int op_chroot(struct child *c)
+{
+    if (fchdir(c->rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+        return -errno;
+    return 0;
+}
+
 static int op_user(struct pyrunc_op *op)
 {
     static gid_t groups[NGROUPS_MAX > 65536 ? 65536 : NGROUPS_MAX];
@@ -913,6 +922,8 @@ static int run_op(struct child *c, struct pyrunc_op *op, int index)
         return op_pivot_root(c);
     case PYRUNC_OP_MOVE_ROOT:
         return op_move_root(c);
+    case PYRUNC_OP_CHROOT:
+        return op_chroot(c);
     case PYRUNC_OP_REMOUNT_ROOT: {
         int fd = open("/", O_PATH | O_CLOEXEC), r = 0;
         unsigned long keep;
@@ -1050,4 +1061,21 @@ int pyrunc_has_openat2(void)
         return 0;
     close(fd);
     return 1;
+}
+
+int pyrunc_bind_private(const char *path)
+{
+    if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
+        return -errno;
+    if (mount(NULL, path, NULL, MS_PRIVATE | MS_REC, NULL) < 0) {
+        int err = -errno;
+        umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW);
+        return err;
+    }
+    return 0;
+}
+
+int pyrunc_umount_detach(const char *path)
+{
+    return umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 ? -errno : 0;
 }

@@ -70,6 +70,7 @@ enum pyrunc_op_kind {
     PYRUNC_OP_CLOSE,         /* a fd: close the child's copy (the state lock) */
     PYRUNC_OP_SECCOMP,       /* s1 BPF program (struct sock_filter[a]),
                                 flags SECCOMP_FILTER_FLAG_*: load it */
+    PYRUNC_OP_CHROOT,        /* no mount namespace: chroot into the open root */
 };
 
 struct pyrunc_op {
@@ -113,5 +114,10 @@ int pyrunc_spawn(struct pyrunc_plan *plan, int *pidfd);
 /* Small wrappers the Python side needs and the stdlib lacks. */
 int pyrunc_socketpair(int fds[2]);
 int pyrunc_has_openat2(void);
+/* For a container without a mount namespace: bind path onto itself and make
+ * the bind (recursively) private, so that what is mounted under it stays
+ * there; and detach it again on delete.  0 or -errno. */
+int pyrunc_bind_private(const char *path);
+int pyrunc_umount_detach(const char *path);
 
 #endif

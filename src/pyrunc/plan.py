@@ -102,7 +102,7 @@ class SpawnPlan:
     __slots__ = ("clone_flags", "direct", "self_join", "steps", "uid_map", "gid_map", "user_ns",
                  "new_netns",
                  "joined", "oom_score_adj", "warnings", "fifo_step",
-                 "has_process", "sync_hooks", "timens_offsets")
+                 "has_process", "sync_hooks", "timens_offsets", "host_mount_ns")
 
     def __init__(self):
         self.clone_flags = 0
@@ -121,6 +121,9 @@ class SpawnPlan:
         self.fifo_step = None
         self.has_process = True
         self.sync_hooks = False
+        # no mount namespace: the runtime binds the rootfs privately in the
+        # host's mount namespace and the child chroots into it
+        self.host_mount_ns = False
         self.timens_offsets = None
 
     def add(self, kind, desc, **slots):
@@ -184,8 +187,11 @@ def make_plan(config, bundle, rootfs, host, no_pivot=False, no_new_keyring=False
         (joined if ns.get("path") else new_ns)[ns["type"]] = ns.get("path")
     plan.user_ns = "user" in new_ns
     plan.new_netns = "network" in new_ns
-    if "mount" not in new_ns and "mount" not in joined:
-        raise ConfigError("linux.namespaces: a mount namespace is required")
+    plan.host_mount_ns = "mount" not in new_ns and "mount" not in joined
+    if plan.host_mount_ns and plan.user_ns:
+        raise ConfigError("linux.namespaces: a new user namespace needs a new mount namespace "
+                          "(it cannot mount in the host's)")
+    _check_sysctl(linux, new_ns, joined)
     if plan.user_ns:
         if not linux.get("uidMappings") or not linux.get("gidMappings"):
             raise ConfigError("linux.uidMappings: a new user namespace needs uidMappings and gidMappings")
@@ -223,6 +229,31 @@ def make_plan(config, bundle, rootfs, host, no_pivot=False, no_new_keyring=False
         plan.add("READY", "signal created")
         plan.fifo_step = plan.add("WAIT_START", "wait on the exec fifo", a=-1)
     return plan
+
+
+# Sysctls a namespace owns (runc's list); any other one would change the host.
+IPC_SYSCTLS = frozenset(("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+                         "kernel.shmall", "kernel.shmmax", "kernel.shmmni",
+                         "kernel.shm_rmid_forced"))
+
+
+def _check_sysctl(linux, new_ns, joined):
+    def has(kind):
+        return kind in new_ns or kind in joined
+
+    for key in sorted(linux.get("sysctl") or ()):
+        if key in IPC_SYSCTLS or key.startswith("fs.mqueue."):
+            kind = "ipc"
+        elif key.startswith("net."):
+            kind = "network"
+        elif key in ("kernel.hostname", "kernel.domainname"):
+            kind = "uts"
+        else:
+            raise ConfigError("linux.sysctl: %s is not in a namespace of the container: it would "
+                              "change the host" % key)
+        if not has(kind):
+            raise ConfigError("linux.sysctl: %s needs a new or joined %s namespace: it would "
+                              "change the host's" % (key, kind))
 
 
 def _plan_namespaces(plan, new_ns, joined, linux, host):
@@ -297,9 +328,13 @@ def _plan_rootfs(plan, config, bundle, rootfs, linux, host, no_pivot):
     # Keep the container's mounts from reaching the host.  rootfsPropagation
     # is applied to the new "/" after pivot_root: a shared parent would make
     # pivot_root fail, an unbindable one the bind of the rootfs.
-    plan.add("MOUNT_HOST", 'make "/" rslave', s2="/", flags=L.MS_SLAVE | L.MS_REC)
-    plan.add("MOUNT_HOST", "bind rootfs %s onto itself" % rootfs, s1=rootfs, s2=rootfs,
-             flags=L.MS_BIND | L.MS_REC)
+    # Without a mount namespace of its own, the runtime has made the rootfs
+    # a private bind in the host's (runtime.py): nothing is mounted outside
+    # it, and delete detaches it with all the mounts under it.
+    if not plan.host_mount_ns:
+        plan.add("MOUNT_HOST", 'make "/" rslave', s2="/", flags=L.MS_SLAVE | L.MS_REC)
+        plan.add("MOUNT_HOST", "bind rootfs %s onto itself" % rootfs, s1=rootfs, s2=rootfs,
+                 flags=L.MS_BIND | L.MS_REC)
     plan.add("OPEN_ROOT", "open rootfs %s" % rootfs, s1=rootfs)
 
     mounts = config.get("mounts") or ()
@@ -347,7 +382,9 @@ def _plan_rootfs(plan, config, bundle, rootfs, linux, host, no_pivot):
     for path in linux.get("readonlyPaths") or ():
         plan.add("READONLY", "make %s read-only" % clean_path(path), s1=clean_path(path))
 
-    if no_pivot:
+    if plan.host_mount_ns:
+        plan.add("CHROOT", "chroot to %s (no mount namespace)" % rootfs)
+    elif no_pivot:
         plan.add("MOVE_ROOT", "move rootfs to / and chroot (--no-pivot)")
     else:
         plan.add("PIVOT_ROOT", "pivot_root to %s" % rootfs)

@@ -55,6 +55,7 @@ class Runtime:
         cgroups = None
         child = None
         fifo_fd = -1
+        host_mount = None
         try:
             cgroups = Cgroups.for_container(linux.get("cgroupsPath"), sd.id)
             cgroups.create()
@@ -92,6 +93,10 @@ class Runtime:
                 sd.make_fifo()
                 fifo_fd = os.open(sd.fifo, os.O_RDWR | os.O_CLOEXEC)
                 plan.fifo_step.slots["a"] = fifo_fd
+            if plan.host_mount_ns:
+                from . import hostmount
+                host_mount = state["host_mount"] = hostmount.bind(rootfs)
+                sd.save(state)
             child = _Child(plan)
             if plan.self_join:
                 child.cgroup_fd = cgroups.v2_dir_fd()
@@ -131,7 +136,8 @@ class Runtime:
                          has_process=plan.has_process,
                          hooks={k: hooks[k] for k in ("poststart", "poststop") if hooks.get(k)})
             sd.save(state)
-            if plan.has_process and not state["hooks"] and state["start_time"] is not None:
+            if plan.has_process and not state["hooks"] and state["start_time"] is not None \
+                    and host_mount is None:
                 sd.save_fastpath(pid, state["start_time"], cgroups.created)
             if pid_file:
                 _write_pid_file(pid_file, pid)
@@ -142,6 +148,9 @@ class Runtime:
                 os.close(fifo_fd)
             if child is not None:
                 child.kill()
+            if host_mount is not None:
+                from . import hostmount
+                hostmount.unbind(host_mount)
             if cgroups is not None:
                 cgroups.destroy()
             sd.remove()
@@ -279,6 +288,9 @@ class Runtime:
         cg = Cgroups.from_state(state.get("cgroups"))
         for left in cg.destroy():
             self.log.warn("remove cgroup %s" % left)
+        if state.get("host_mount"):
+            from . import hostmount
+            hostmount.unbind(state["host_mount"])
         if hooks.get("poststop"):
             run_hooks_warn(hooks, "poststop",
                            st.hook_state(sd.id, "stopped", 0, state["bundle"],

@@ -34,6 +34,11 @@ def test_invalid_ids(env, cid):
     (lambda s: s["root"].__setitem__("path", "/nonexistent/rootfs"), "does not exist"),
     (lambda s: s["mounts"].append({"destination": "/x", "type": "bind",
                                    "source": "/nonexistent/src"}), 'mount "/nonexistent/src"'),
+    (lambda s: s["linux"].__setitem__("sysctl", {"vm.swappiness": "1"}),
+     "linux.sysctl: vm.swappiness is not in a namespace of the container"),
+    (lambda s: (s["linux"].__setitem__("sysctl", {"net.ipv4.ip_forward": "1"}),
+                s["linux"]["namespaces"].remove({"type": "network"})),
+     "linux.sysctl: net.ipv4.ip_forward needs a new or joined network namespace"),
 ])
 def test_invalid_configs(env, mutate, text):
     spec = env.spec(["true"])

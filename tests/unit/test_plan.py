@@ -113,10 +113,51 @@ def test_time_namespace_offsets_are_written_before_the_fork():
     assert order.index("WRITE_HOST") < order.index("FORK")
 
 
-def test_mount_namespace_is_required():
+def test_without_a_mount_namespace_the_child_chroots_and_mounts_nothing_on_the_host():
     spec = default_spec()
     spec["linux"]["namespaces"] = [{"type": "pid"}]
-    with pytest.raises(ConfigError, match="mount namespace"):
+    del spec["hostname"]
+    plan = plan_for(spec)
+    assert plan.host_mount_ns
+    order = kinds(plan)
+    # the runtime made the rootfs a private bind; the host's "/" is left alone
+    assert "MOUNT_HOST" not in order and "PIVOT_ROOT" not in order
+    assert order.index("MOUNT") < order.index("MASK") < order.index("CHROOT") < order.index("EXEC")
+    assert not plan_for(default_spec()).host_mount_ns
+
+
+def test_a_new_user_namespace_needs_a_new_mount_namespace():
+    spec = default_spec(rootless=True)
+    spec["linux"]["namespaces"] = [ns for ns in spec["linux"]["namespaces"]
+                                   if ns["type"] != "mount"]
+    with pytest.raises(ConfigError, match="needs a new mount namespace"):
+        plan_for(spec)
+
+
+@pytest.mark.parametrize("key, needs", [
+    ("net.ipv4.ip_forward", "network"),
+    ("kernel.shmmax", "ipc"),
+    ("fs.mqueue.msg_max", "ipc"),
+    ("kernel.domainname", "uts"),
+])
+def test_a_sysctl_needs_the_namespace_that_owns_it(key, needs):
+    spec = default_spec()
+    del spec["hostname"]
+    spec["linux"]["sysctl"] = {key: "1"}
+    plan_for(spec)
+    spec["linux"]["namespaces"] = [ns for ns in spec["linux"]["namespaces"]
+                                   if ns["type"] != needs]
+    with pytest.raises(ConfigError, match="linux.sysctl: %s needs a new or joined %s"
+                       % (key.replace(".", r"\."), needs)):
+        plan_for(spec)
+    spec["linux"]["namespaces"].append({"type": needs, "path": "/proc/1/ns/x"})
+    plan_for(spec)
+
+
+def test_a_sysctl_no_namespace_owns_is_refused():
+    spec = default_spec()
+    spec["linux"]["sysctl"] = {"vm.swappiness": "10"}
+    with pytest.raises(ConfigError, match="vm.swappiness is not in a namespace"):
         plan_for(spec)
 
 

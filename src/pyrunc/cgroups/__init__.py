@@ -52,7 +52,7 @@ def hierarchies(mountinfo="/proc/self/mountinfo", cgroup_file="/proc/self/cgroup
                     and not o.startswith("release_agent=")))
                 key = ",".join(controllers)
             if key not in found:
-                found[key] = Hierarchy(_unescape(fields[4]), _unescape(fields[3]),
+                found[key] = Hierarchy(mountinfo_unescape(fields[4]), mountinfo_unescape(fields[3]),
                                        controllers, fstype == "cgroup2")
     with open(cgroup_file) as f:
         for line in f:
@@ -63,7 +63,7 @@ def hierarchies(mountinfo="/proc/self/mountinfo", cgroup_file="/proc/self/cgroup
     return list(found.values())
 
 
-def _unescape(text):
+def mountinfo_unescape(text):
     return text.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace(
         "\\134", "\\")
 
