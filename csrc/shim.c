@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -924,6 +925,8 @@ static int run_op(struct child *c, struct pyrunc_op *op, int index)
         return op_move_root(c);
     case PYRUNC_OP_CHROOT:
         return op_chroot(c);
+    case PYRUNC_OP_PERSONALITY:
+        return personality((unsigned long)op->a) < 0 ? -errno : 0;
     case PYRUNC_OP_REMOUNT_ROOT: {
         int fd = open("/", O_PATH | O_CLOEXEC), r = 0;
         unsigned long keep;

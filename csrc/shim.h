@@ -71,6 +71,7 @@ enum pyrunc_op_kind {
     PYRUNC_OP_SECCOMP,       /* s1 BPF program (struct sock_filter[a]),
                                 flags SECCOMP_FILTER_FLAG_*: load it */
     PYRUNC_OP_CHROOT,        /* no mount namespace: chroot into the open root */
+    PYRUNC_OP_PERSONALITY,   /* a = execution domain | flags */
 };
 
 struct pyrunc_op {

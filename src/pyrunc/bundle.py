@@ -263,6 +263,16 @@ def _check_linux(ck, linux):
     seccomp = ck.field(linux, "seccomp", "linux", "object")
     if seccomp is not None:
         _check_seccomp(ck, seccomp)
+    persona = ck.field(linux, "personality", "linux", "object")
+    if persona is not None:
+        from .linux import PERSONALITY_DOMAINS, PERSONALITY_FLAGS
+        domain = ck.field(persona, "domain", "linux.personality", "string", required=True)
+        if domain not in PERSONALITY_DOMAINS:
+            ck.fail("linux.personality.domain", "unknown domain %r (LINUX or LINUX32)" % domain)
+        for i, flag in enumerate(ck.field(persona, "flags", "linux.personality", "strings")
+                                 or ()):
+            if flag not in PERSONALITY_FLAGS:
+                ck.fail("linux.personality.flags[%d]" % i, "unknown flag %r" % flag)
 
 
 def _check_seccomp(ck, sc):

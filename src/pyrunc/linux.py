@@ -95,3 +95,12 @@ def parse_signal(text):
             off = int(name[len(base) + 1:])
             return num - off if num - off >= SIGRTMIN else None
     return None
+
+# personality(2): execution domains and flags (linux/personality.h)
+PERSONALITY_DOMAINS = {"LINUX": 0x0000, "LINUX32": 0x0008}
+PERSONALITY_FLAGS = {
+    "UNAME26": 0x0020000, "ADDR_NO_RANDOMIZE": 0x0040000, "FDPIC_FUNCPTRS": 0x0080000,
+    "MMAP_PAGE_ZERO": 0x0100000, "ADDR_COMPAT_LAYOUT": 0x0200000,
+    "READ_IMPLIES_EXEC": 0x0400000, "ADDR_LIMIT_32BIT": 0x0800000, "SHORT_INODE": 0x1000000,
+    "WHOLE_SECONDS": 0x2000000, "STICKY_TIMEOUTS": 0x4000000, "ADDR_LIMIT_3GB": 0x8000000,
+}

@@ -89,10 +89,14 @@ class Step:
 class HostInfo:
     """What the planner needs to know about the machine (tests fake it)."""
 
-    __slots__ = ("cap_last_cap", "cgroup_mounts")
+    __slots__ = ("cap_last_cap", "cgroup_mounts", "apparmor", "selinux")
 
-    def __init__(self, cap_last_cap=40, cgroup_mounts=()):
+    def __init__(self, cap_last_cap=40, cgroup_mounts=(), apparmor=False, selinux=False):
         self.cap_last_cap = cap_last_cap
+        # the LSMs that are enabled: their labels are applied, else ignored
+        # with a warning
+        self.apparmor = apparmor
+        self.selinux = selinux
         # [(name, host dir of the container's cgroup, is_v2)] for the
         # `cgroup` mount type
         self.cgroup_mounts = cgroup_mounts
@@ -322,6 +326,10 @@ def _new_namespaces(linux):
     return [ns["type"] for ns in linux.get("namespaces") or () if not ns.get("path")]
 
 
+# File systems that take their SELinux label from the mount (context=).
+LABELLED_FS = frozenset(("tmpfs", "devpts", "mqueue", "shm"))
+
+
 def _plan_rootfs(plan, config, bundle, rootfs, linux, host, no_pivot):
     prop_name = linux.get("rootfsPropagation")
     root_prop = PROPAGATION_FLAGS[prop_name] if prop_name else 0
@@ -339,10 +347,17 @@ def _plan_rootfs(plan, config, bundle, rootfs, linux, host, no_pivot):
 
     mounts = config.get("mounts") or ()
     setup_dev = True
+    mount_label = linux.get("mountLabel")
+    if mount_label and not host.selinux:
+        plan.warnings.append("linux.mountLabel: SELinux is not enabled on this host: the label "
+                             "is not applied")
+        mount_label = None
     for m in mounts:
         dest = clean_path(m["destination"])
         flags, prop, data = parse_mount_options(m.get("options"))
         kind = m.get("type") or ""
+        if mount_label and kind in LABELLED_FS and not flags & L.MS_BIND:
+            data = ",".join(filter(None, (data, 'context="%s"' % mount_label)))
         if dest == "/dev" and (flags & L.MS_BIND or kind == "bind"):
             setup_dev = False
         _plan_mount(plan, m, bundle, dest, kind, flags, prop, data, host)
@@ -470,6 +485,13 @@ def _plan_process(plan, process, host, preserve_fds, hooks, config_linux):
     user = process.get("user") or {}
     umask = user.get("umask")
     plan.add("UMASK", "umask", a=0o022 if umask is None else umask)
+    persona = (config_linux or {}).get("personality")
+    if persona is not None:
+        value = L.PERSONALITY_DOMAINS[persona["domain"]]
+        for flag in persona.get("flags") or ():
+            value |= L.PERSONALITY_FLAGS[flag]
+        plan.add("PERSONALITY", "set personality %s" % persona["domain"], a=value)
+    _plan_lsm_labels(plan, process, host)
     caps = process.get("capabilities")
     last = host.cap_last_cap
     if caps is not None:
@@ -515,6 +537,27 @@ def _plan_process(plan, process, host, preserve_fds, hooks, config_linux):
         # As late as possible: the filter then only has to allow execve.
         plan.add("SECCOMP", "load seccomp filter", seccomp=seccomp)
     plan.add("EXEC", "exec %s" % _q(args[0]), v1=args, v2=env)
+
+
+def _plan_lsm_labels(plan, process, host):
+    """The process's AppArmor profile and SELinux label take effect at
+    execve: written to /proc/self/attr (a verified procfs) before it."""
+    profile = process.get("apparmorProfile")
+    if profile:
+        if host.apparmor:
+            plan.add("WRITE_PROC", "set AppArmor profile %s" % _q(profile),
+                     s1="/proc/self/attr/apparmor/exec", s2="exec " + profile)
+        else:
+            plan.warnings.append("process.apparmorProfile: AppArmor is not enabled on this "
+                                 "host: the profile is not applied")
+    label = process.get("selinuxLabel")
+    if label:
+        if host.selinux:
+            plan.add("WRITE_PROC", "set SELinux label %s" % _q(label),
+                     s1="/proc/self/attr/exec", s2=label)
+        else:
+            plan.warnings.append("process.selinuxLabel: SELinux is not enabled on this host: "
+                                 "the label is not applied")
 
 
 def _q(text):

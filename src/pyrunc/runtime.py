@@ -65,8 +65,12 @@ class Runtime:
                      "rootfs": rootfs, "created": st.now_rfc3339(), "owner": "",
                      "annotations": annotations, "cgroups": cgroups.to_state()}
             sd.save(state)
-            host = HostInfo(cap_last_cap=_cap_last_cap(), cgroup_mounts=cgroups.dirs)
             process = config.get("process")
+            labels = linux.get("mountLabel") or process is not None and (
+                process.get("apparmorProfile") or process.get("selinuxLabel"))
+            host = HostInfo(cap_last_cap=_cap_last_cap(), cgroup_mounts=cgroups.dirs,
+                            apparmor=bool(labels) and _apparmor_enabled(),
+                            selinux=bool(labels) and os.path.exists("/sys/fs/selinux/enforce"))
             if process is not None and not any(e.startswith("HOME=")
                                                for e in process.get("env") or ()):
                 uid = (process.get("user") or {}).get("uid", 0)
@@ -437,6 +441,14 @@ def _home_of(rootfs, uid):
         if len(fields) >= 6 and fields[2] == str(uid) and fields[5]:
             return fields[5]
     return "/"
+
+
+def _apparmor_enabled():
+    try:
+        with open("/sys/module/apparmor/parameters/enabled") as f:
+            return f.read().strip() == "Y"
+    except OSError:
+        return False
 
 
 def _cap_last_cap():

@@ -39,6 +39,10 @@ def test_invalid_ids(env, cid):
     (lambda s: (s["linux"].__setitem__("sysctl", {"net.ipv4.ip_forward": "1"}),
                 s["linux"]["namespaces"].remove({"type": "network"})),
      "linux.sysctl: net.ipv4.ip_forward needs a new or joined network namespace"),
+    (lambda s: s["linux"].__setitem__("personality", {"domain": "BSD"}),
+     "linux.personality.domain: unknown domain 'BSD'"),
+    (lambda s: s["linux"].__setitem__("personality", {"domain": "LINUX", "flags": ["FAST"]}),
+     "linux.personality.flags[0]: unknown flag 'FAST'"),
 ])
 def test_invalid_configs(env, mutate, text):
     spec = env.spec(["true"])

@@ -2,6 +2,8 @@
 import os
 import subprocess
 
+import pytest
+
 from pyrunc.linux import CAP_NUMBERS
 
 
@@ -129,3 +131,34 @@ def test_sysfs_in_a_user_namespace_without_its_own_network_namespace(env):
     spec["mounts"] = [m for m in spec["mounts"] if m["destination"] != "/sys/fs/cgroup"]
     r = env.run(spec)
     assert r.stdout == "sys-ok\n", r.stderr
+
+
+def test_personality_linux32(env):
+    spec = env.spec(["uname", "-m"])
+    assert env.run(spec).stdout == os.uname().machine + "\n"
+    spec["linux"]["personality"] = {"domain": "LINUX32"}
+    r = env.run(spec)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout in ("i686\n", "armv8l\n", "armv7l\n")
+
+
+def test_personality_flags_reach_the_process(env):
+    spec = env.spec(["cat", "/proc/self/personality"])
+    spec["linux"]["personality"] = {"domain": "LINUX", "flags": ["ADDR_NO_RANDOMIZE"]}
+    r = env.run(spec)
+    assert int(r.stdout, 16) == 0x0040000, r.stderr
+
+
+def test_lsm_labels_on_a_host_without_the_lsm_are_warnings(env):
+    from pyrunc.runtime import _apparmor_enabled
+    if os.path.exists("/sys/fs/selinux/enforce") or _apparmor_enabled():
+        pytest.skip("SELinux or AppArmor is enabled here: labels are applied, not warned about")
+    spec = env.spec(["true"])
+    spec["process"]["apparmorProfile"] = "docker-default"
+    spec["process"]["selinuxLabel"] = "system_u:system_r:container_t:s0"
+    spec["linux"]["mountLabel"] = "system_u:object_r:container_file_t:s0"
+    r = env.run(spec)
+    assert r.returncode == 0
+    for what in ("process.apparmorProfile: AppArmor", "process.selinuxLabel: SELinux",
+                 "linux.mountLabel: SELinux"):
+        assert what in r.stderr

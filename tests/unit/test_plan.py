@@ -302,3 +302,40 @@ def test_hostname_needs_a_uts_namespace():
 def test_map_text():
     assert map_text([{"containerID": 0, "hostID": 1, "size": 2},
                      {"containerID": 5, "hostID": 6, "size": 7}]) == "0 1 2\n5 6 7\n"
+
+
+def test_personality_is_set_before_the_user_changes():
+    spec = default_spec()
+    spec["linux"]["personality"] = {"domain": "LINUX32", "flags": ["ADDR_NO_RANDOMIZE"]}
+    plan = plan_for(spec)
+    step = steps(plan, "PERSONALITY")[0]
+    assert step.slots["a"] == 0x0008 | 0x0040000
+    assert kinds(plan).index("PERSONALITY") < kinds(plan).index("USER")
+
+
+def test_lsm_labels_are_written_to_proc_attr_when_the_lsm_is_enabled():
+    spec = default_spec()
+    spec["process"]["apparmorProfile"] = "docker-default"
+    spec["process"]["selinuxLabel"] = "system_u:system_r:container_t:s0"
+    spec["linux"]["mountLabel"] = "system_u:object_r:container_file_t:s0"
+    plan = make_plan(spec, "/b", "/b/rootfs", HostInfo(apparmor=True, selinux=True))
+    writes = {s.slots["s1"]: s.slots["s2"] for s in steps(plan, "WRITE_PROC")}
+    assert writes["/proc/self/attr/apparmor/exec"] == "exec docker-default"
+    assert writes["/proc/self/attr/exec"] == "system_u:system_r:container_t:s0"
+    order = kinds(plan)
+    assert order.index("PIVOT_ROOT") < order.index("WRITE_PROC") < order.index("USER")
+    tmpfs = [s for s in steps(plan, "MOUNT") if s.slots.get("s3") == "tmpfs"][0]
+    assert 'context="system_u:object_r:container_file_t:s0"' in tmpfs.slots["s4"]
+    proc = [s for s in steps(plan, "MOUNT") if s.slots.get("s3") == "proc"][0]
+    assert "context" not in (proc.slots.get("s4") or "")
+    assert not plan.warnings
+
+
+def test_lsm_labels_without_the_lsm_are_warnings():
+    spec = default_spec()
+    spec["process"]["apparmorProfile"] = "docker-default"
+    spec["linux"]["mountLabel"] = "system_u:object_r:container_file_t:s0"
+    plan = plan_for(spec)
+    assert not steps(plan, "WRITE_PROC")
+    assert not any("context" in (s.slots.get("s4") or "") for s in steps(plan, "MOUNT"))
+    assert len(plan.warnings) == 2
