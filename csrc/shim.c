@@ -56,6 +56,8 @@
 #define DETAIL_NOT_PROCFS 1
 #define DETAIL_NOT_DEVNULL 2
 #define DETAIL_HOOK_STATUS 3   /* err = 0, pid = wait status */
+#define DETAIL_CWD_OUTSIDE 4
+#define DETAIL_SYMLINK_TARGET 5
 
 struct clone_args_v2 {
     uint64_t flags, pidfd, child_tid, parent_tid, exit_signal;
@@ -143,7 +145,17 @@ static const char *fdpath(char *buf, int fd)
 
 /* Open a path inside the rootfs: symlinks and ".." never leave it
  * (CVE-2021-30465 class). */
+static int open_in_root_how(struct child *c, const char *path, int oflags,
+                            uint64_t resolve);
+
 static int open_in_root(struct child *c, const char *path, int oflags)
+{
+    return open_in_root_how(c, path, oflags, 0);
+}
+
+/* resolve: more RESOLVE_* flags (RESOLVE_NO_SYMLINKS) */
+static int open_in_root_how(struct child *c, const char *path, int oflags,
+                            uint64_t resolve)
 {
     struct open_how how;
     int fd;
@@ -154,7 +166,7 @@ static int open_in_root(struct child *c, const char *path, int oflags)
         path = ".";
     memset(&how, 0, sizeof(how));
     how.flags = (uint64_t)(oflags | O_CLOEXEC);
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | resolve;
     do {
         fd = (int)syscall(SYS_openat2, c->rootfd, path, &how, sizeof(how));
     } while (fd < 0 && (errno == EAGAIN || errno == EINTR));
@@ -382,11 +394,20 @@ static int set_propagation(struct child *c, const char *path, unsigned long flag
     return r;
 }
 
-static int op_mount(struct child *c, struct pyrunc_op *op)
+static int op_mount(struct child *c, struct pyrunc_op *op, int index)
 {
     char p[64];
     int fd, r = 0;
 
+    if (op->d) {
+        /* proc and sysfs (CVE-2019-19921 class): no symlink on the way to
+         * the target, not even one that stays inside the root */
+        fd = open_in_root_how(c, op->s2, O_PATH, RESOLVE_NO_SYMLINKS);
+        if (fd == -ELOOP)
+            fail(c, index, ELOOP, DETAIL_SYMLINK_TARGET, 0);
+        if (fd >= 0)
+            close(fd);
+    }
     if (op->a == 3) {
         /* a bind mount: the target takes the kind of the source */
         struct stat st;
@@ -702,6 +723,24 @@ static int op_chroot(struct child *c)
     return 0;
 }
 
+/* CVE-2024-21626 class: a cwd reached through a magic link (a leaked fd's
+ * /proc/self/fd/N, also behind a symlink in the rootfs) can lie outside
+ * the root.  The kernel then reports it as "(unreachable)...": refuse. */
+static int op_chdir(struct child *c, int index, struct pyrunc_op *op)
+{
+    static char buf[PATH_MAX];
+    long n;
+
+    if (chdir(op->s1) < 0)
+        return -errno;
+    n = syscall(SYS_getcwd, buf, sizeof(buf));
+    if (n < 0)
+        return -errno;
+    if (buf[0] != '/')
+        fail(c, index, EXDEV, DETAIL_CWD_OUTSIDE, 0);
+    return 0;
+}
+
 static int op_user(struct pyrunc_op *op)
 {
     static gid_t groups[NGROUPS_MAX > 65536 ? 65536 : NGROUPS_MAX];
@@ -897,7 +936,7 @@ static int run_op(struct child *c, struct pyrunc_op *op, int index)
         c->rootfd = open(op->s1, O_PATH | O_DIRECTORY | O_CLOEXEC);
         return c->rootfd < 0 ? -errno : 0;
     case PYRUNC_OP_MOUNT:
-        return op_mount(c, op);
+        return op_mount(c, op, index);
     case PYRUNC_OP_MKNOD:
         return op_mknod(c, op);
     case PYRUNC_OP_BIND_DEV:
@@ -949,7 +988,7 @@ static int run_op(struct child *c, struct pyrunc_op *op, int index)
         return setrlimit((int)op->a, &rl) < 0 ? -errno : 0;
     }
     case PYRUNC_OP_CHDIR:
-        return chdir(op->s1) < 0 ? -errno : 0;
+        return op_chdir(c, index, op);
     case PYRUNC_OP_UMASK:
         umask((mode_t)op->a);
         return 0;

@@ -117,6 +117,19 @@ def _string_map(ck, v, path):
             ck.fail("%s.%s" % (path, k), "expected string")
 
 
+def _is_fd_link(path):
+    """/proc/{self,thread-self,PID}[/task/TID]/fd/..., /proc/.../cwd or
+    /root: magic links that lead wherever a process points them."""
+    parts = [p for p in os.path.normpath(path).split("/") if p][:5]
+    if len(parts) < 3 or parts[0] != "proc":
+        return False
+    if not (parts[1] in ("self", "thread-self") or parts[1].isdigit()):
+        return False
+    if parts[2] == "task" and len(parts) >= 5 and parts[3].isdigit():
+        parts = parts[2:]
+    return parts[2] in ("fd", "cwd", "root", "exe", "map_files")
+
+
 KINDS = {
     "string": _string, "bool": _bool, "int": _int, "uint": _uint,
     "object": _object, "strings": _strings, "uints": _uints, "array": _array,
@@ -173,6 +186,9 @@ def _check_process(ck, process):
     cwd = ck.field(process, "cwd", "process", "string", required=True)
     if not cwd.startswith("/"):
         ck.fail("process.cwd", "must be an absolute path, got %r" % cwd)
+    if _is_fd_link(cwd):
+        # CVE-2024-21626: a file descriptor's magic link leads out of the root
+        ck.fail("process.cwd", "%r is a file descriptor link under /proc: refused" % cwd)
     env = ck.field(process, "env", "process", "strings") or ()
     for i, e in enumerate(env):
         if "=" not in e:

@@ -12,7 +12,8 @@ from .errors import SpawnError, strerror
 from .hooks import wait_status_text
 
 MSG = struct.Struct("iiiiq")  # struct pyrunc_msg
-DETAIL_NOT_PROCFS, DETAIL_NOT_DEVNULL, DETAIL_HOOK_STATUS = 1, 2, 3
+(DETAIL_NOT_PROCFS, DETAIL_NOT_DEVNULL, DETAIL_HOOK_STATUS, DETAIL_CWD_OUTSIDE,
+ DETAIL_SYMLINK_TARGET) = 1, 2, 3, 4, 5
 
 _SLOTS_INT = ("flags", "a", "b", "c", "d")
 _SLOTS_STR = ("s1", "s2", "s3", "s4")
@@ -132,6 +133,10 @@ class Child:
             return "%s: the target is not on a procfs" % desc
         if detail == DETAIL_NOT_DEVNULL:
             return "%s: /dev/null is not the null device" % desc
+        if detail == DETAIL_SYMLINK_TARGET:
+            return "%s: a symlink is on the way to the target: refused" % desc
+        if detail == DETAIL_CWD_OUTSIDE:
+            return "%s: it is outside the container's root" % desc
         if detail == DETAIL_HOOK_STATUS:
             return "%s: %s" % (desc, wait_status_text(status))
         if index < len(steps) and steps[index].kind == "LOOKUP":
