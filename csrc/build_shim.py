@@ -26,7 +26,8 @@ enum pyrunc_op_kind {
 };
 
 enum pyrunc_msg_type {
-    PYRUNC_MSG_SYNC, PYRUNC_MSG_PID, PYRUNC_MSG_ERROR, PYRUNC_MSG_READY, ...
+    PYRUNC_MSG_SYNC, PYRUNC_MSG_PID, PYRUNC_MSG_ERROR, PYRUNC_MSG_READY,
+    PYRUNC_MSG_SECCOMP_FD, ...
 };
 
 struct pyrunc_op {

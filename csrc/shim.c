@@ -25,6 +25,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <linux/capability.h>
 #include <linux/magic.h>
@@ -864,6 +865,66 @@ static int op_lookup(struct child *c, struct pyrunc_op *op)
     return seen_eacces ? -EACCES : -ENOENT;
 }
 
+/* SCMP_ACT_NOTIFY: the kernel gives the filter's listener fd to whoever
+ * loads it; it goes up to the runtime (which hands it to listenerPath) and
+ * is closed here, so the container never holds it. */
+static int send_fd(struct child *c, int fd)
+{
+    struct pyrunc_msg m;
+    struct iovec iov;
+    struct msghdr msg;
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct cmsghdr *cm;
+
+    memset(&m, 0, sizeof(m));
+    m.type = PYRUNC_MSG_SECCOMP_FD;
+    m.pid = (int)getpid();
+    iov.iov_base = &m;
+    iov.iov_len = sizeof(m);
+    memset(&msg, 0, sizeof(msg));
+    memset(&u, 0, sizeof(u));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = u.buf;
+    msg.msg_controllen = sizeof(u.buf);
+    cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+    while (sendmsg(c->plan->sync_fd, &msg, MSG_NOSIGNAL) < 0)
+        if (errno != EINTR)
+            return -errno;
+    return 0;
+}
+
+static int op_seccomp(struct child *c, struct pyrunc_op *op)
+{
+    struct sock_fprog prog;
+    unsigned int flags = (unsigned int)op->flags;
+    long fd;
+    int r;
+
+    prog.len = (unsigned short)op->a;
+    prog.filter = (struct sock_filter *)(uintptr_t)op->s1;
+    if (op->b) {
+        flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+        if (flags & SECCOMP_FILTER_FLAG_TSYNC)
+            flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
+    }
+    fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+    if (fd < 0)
+        return -errno;
+    if (!op->b)
+        return 0;
+    r = send_fd(c, (int)fd);
+    close((int)fd);
+    return r;
+}
+
 static int op_sync(struct child *c, struct pyrunc_op *op)
 {
     ssize_t n;
@@ -905,14 +966,8 @@ static int run_op(struct child *c, struct pyrunc_op *op, int index)
         close(fd);
         return r;
     }
-    case PYRUNC_OP_SECCOMP: {
-        struct sock_fprog prog;
-        prog.len = (unsigned short)op->a;
-        prog.filter = (struct sock_filter *)(uintptr_t)op->s1;
-        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned int)op->flags, &prog) < 0)
-            return -errno;
-        return 0;
-    }
+    case PYRUNC_OP_SECCOMP:
+        return op_seccomp(c, op);
     case PYRUNC_OP_CLOSE:
         close((int)op->a);
         return 0;

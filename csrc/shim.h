@@ -69,7 +69,8 @@ enum pyrunc_op_kind {
     PYRUNC_OP_KEYRING,       /* s1 name: join a new session keyring */
     PYRUNC_OP_CLOSE,         /* a fd: close the child's copy (the state lock) */
     PYRUNC_OP_SECCOMP,       /* s1 BPF program (struct sock_filter[a]),
-                                flags SECCOMP_FILTER_FLAG_*: load it */
+                                flags SECCOMP_FILTER_FLAG_*: load it; b = 1:
+                                it notifies, send the listener fd up */
     PYRUNC_OP_CHROOT,        /* no mount namespace: chroot into the open root */
     PYRUNC_OP_PERSONALITY,   /* a = execution domain | flags */
 };
@@ -98,6 +99,7 @@ enum pyrunc_msg_type {
     PYRUNC_MSG_PID,        /* pid = the init, forked by PYRUNC_OP_FORK */
     PYRUNC_MSG_ERROR,      /* op = failing step, err = errno */
     PYRUNC_MSG_READY,      /* created: blocked before the user process */
+    PYRUNC_MSG_SECCOMP_FD, /* with SCM_RIGHTS: the seccomp notify listener */
 };
 
 struct pyrunc_msg {

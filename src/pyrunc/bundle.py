@@ -303,7 +303,9 @@ def _check_seccomp(ck, sc):
     for i, flag in enumerate(ck.field(sc, "flags", "linux.seccomp", "strings") or ()):
         if flag not in FLAGS:
             ck.fail("linux.seccomp.flags[%d]" % i, "unknown flag %r" % flag)
-    ck.field(sc, "listenerPath", "linux.seccomp", "string")
+    listener = ck.field(sc, "listenerPath", "linux.seccomp", "string")
+    ck.field(sc, "listenerMetadata", "linux.seccomp", "string")
+    notify = action == "SCMP_ACT_NOTIFY"
     for i, rule in enumerate(ck.field(sc, "syscalls", "linux.seccomp", "array") or ()):
         path = "linux.seccomp.syscalls[%d]" % i
         ck.obj(rule, path)
@@ -311,6 +313,7 @@ def _check_seccomp(ck, sc):
         action = ck.field(rule, "action", path, "string", required=True)
         if action not in ACTIONS:
             ck.fail(path + ".action", "unknown action %r" % action)
+        notify = notify or action == "SCMP_ACT_NOTIFY"
         ck.field(rule, "errnoRet", path, "uint")
         for j, arg in enumerate(ck.field(rule, "args", path, "array") or ()):
             apath = "%s.args[%d]" % (path, j)
@@ -323,3 +326,7 @@ def _check_seccomp(ck, sc):
             op = ck.field(arg, "op", apath, "string", required=True)
             if op not in OPERATORS:
                 ck.fail(apath + ".op", "unknown operator %r" % op)
+    if notify and not listener:
+        ck.fail("linux.seccomp.listenerPath", "required with SCMP_ACT_NOTIFY")
+    if listener and not listener.startswith("/"):
+        ck.fail("linux.seccomp.listenerPath", "must be an absolute path, got %r" % listener)

@@ -106,7 +106,8 @@ class SpawnPlan:
     __slots__ = ("clone_flags", "direct", "self_join", "steps", "uid_map", "gid_map", "user_ns",
                  "new_netns",
                  "joined", "oom_score_adj", "warnings", "fifo_step",
-                 "has_process", "sync_hooks", "timens_offsets", "host_mount_ns")
+                 "has_process", "sync_hooks", "timens_offsets", "host_mount_ns",
+                 "seccomp_listener")
 
     def __init__(self):
         self.clone_flags = 0
@@ -128,6 +129,9 @@ class SpawnPlan:
         # no mount namespace: the runtime binds the rootfs privately in the
         # host's mount namespace and the child chroots into it
         self.host_mount_ns = False
+        # linux.seccomp when it notifies: the runtime passes the listener fd
+        # the child sends up to its listenerPath
+        self.seccomp_listener = None
         self.timens_offsets = None
 
     def add(self, kind, desc, **slots):
@@ -514,14 +518,21 @@ def _plan_process(plan, process, host, preserve_fds, hooks, config_linux):
                  c=sets["inheritable"], d=sets["ambient"])
     seccomp = (config_linux or {}).get("seccomp")
     nnp = process.get("noNewPrivileges")
+    notify = seccomp is not None and seccomp_notifies(seccomp)
+    if notify:
+        plan.seccomp_listener = seccomp
     if seccomp is not None and not nnp:
         # Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load
         # it before the capabilities are dropped.
         steps_before_user = plan.steps.index(user_step)
         plan.steps.insert(steps_before_user, Step("SECCOMP", "load seccomp filter",
-                                                  seccomp=seccomp))
+                                                  seccomp=seccomp, b=int(notify)))
     if nnp:
         plan.add("NO_NEW_PRIVS", "set no_new_privs")
+        if notify:
+            # The listener fd goes to listenerPath during create, while the
+            # runtime that made the container still runs (as runc does).
+            plan.add("SECCOMP", "load seccomp filter", seccomp=seccomp, b=1)
     plan.add("CLOSE_FDS", "close inherited file descriptors", a=3 + preserve_fds)
     env = process.get("env") or []
     path = DEFAULT_PATH
@@ -534,10 +545,16 @@ def _plan_process(plan, process, host, preserve_fds, hooks, config_linux):
     plan.fifo_step = plan.add("WAIT_START", "wait for start on the exec fifo", a=-1)
     for i, h in enumerate(hooks.get("startContainer") or ()):
         _plan_hook(plan, "startContainer", i, h, 1)
-    if seccomp is not None and nnp:
+    if seccomp is not None and nnp and not notify:
         # As late as possible: the filter then only has to allow execve.
         plan.add("SECCOMP", "load seccomp filter", seccomp=seccomp)
     plan.add("EXEC", "exec %s" % _q(args[0]), v1=args, v2=env)
+
+
+def seccomp_notifies(section):
+    """Does any action of linux.seccomp hand syscalls to a listener?"""
+    return section.get("defaultAction") == "SCMP_ACT_NOTIFY" or any(
+        r.get("action") == "SCMP_ACT_NOTIFY" for r in section.get("syscalls") or ())
 
 
 def _plan_lsm_labels(plan, process, host):

@@ -134,7 +134,12 @@ class Runtime:
 
             if plan.self_join and plan.oom_score_adj is not None:
                 _write_proc(child.first_pid, "oom_score_adj", str(plan.oom_score_adj))
-            child.run(on_sync)
+            on_seccomp_fd = None
+            if plan.seccomp_listener is not None:
+                def on_seccomp_fd(fd, _pid):
+                    _send_to_seccomp_listener(plan.seccomp_listener, fd, child.pid, sd.id,
+                                              bundle, annotations)
+            child.run(on_sync, on_seccomp_fd)
             pid = child.pid
             state.update(pid=pid, start_time=st.process_start_time(pid),
                          has_process=plan.has_process,
@@ -353,6 +358,31 @@ _NOT_FORWARDED = {4, 5, 7, 8, 9, 11, 17, 19, 13}
 def _Child(plan):
     from .spawn import Child
     return Child(plan)
+
+
+def _send_to_seccomp_listener(section, fd, pid, cid, bundle, annotations):
+    """runtime-spec "Seccomp": the listener fd and the container process
+    state, as one message with SCM_RIGHTS, over a connection to
+    listenerPath."""
+    import _socket
+    import sys
+    state = {"ociVersion": st.OCI_VERSION, "id": cid, "status": "creating", "pid": pid,
+             "bundle": bundle}
+    if annotations:
+        state["annotations"] = annotations
+    doc = {"ociVersion": st.OCI_VERSION, "fds": ["seccompFd"], "pid": pid,
+           "metadata": section.get("listenerMetadata") or "", "state": state}
+    from .jsonio import dumps
+    path = section["listenerPath"]
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        sock.connect(path)
+        sock.sendmsg([dumps(doc).encode()], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS,
+                                              fd.to_bytes(4, sys.byteorder))])
+    except OSError as e:
+        raise SpawnError('seccomp listener "%s": %s' % (path, strerror(e.errno))) from None
+    finally:
+        sock.close()
 
 
 def _write_proc(pid, name, text):

@@ -89,9 +89,6 @@ def _cache_key(section):
 def _compile(section, warn):
     from ._shim import ffi, lib
 
-    if "SCMP_ACT_NOTIFY" in (section.get("defaultAction"),) or any(
-            r.get("action") == "SCMP_ACT_NOTIFY" for r in section.get("syscalls") or ()):
-        raise ConfigError("linux.seccomp: SCMP_ACT_NOTIFY is not supported yet")
     default_errno = section.get("defaultErrnoRet")
     default = action_value(section["defaultAction"], default_errno, None)
     ctx = lib.seccomp_init(default)

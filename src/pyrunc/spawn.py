@@ -6,6 +6,7 @@ the protocol and nothing of cgroups or hooks.
 """
 import os
 import struct
+import sys
 
 from ._shim import ffi, lib
 from .errors import SpawnError, strerror
@@ -33,6 +34,7 @@ class Child:
         self.sock = -1
         self.cgroup_fd = -1   # a cgroup2 directory to clone into
         self.reaped = set()
+        self._sock_obj = None  # a _socket.socket over self.sock, if any
         steps = plan.steps
         ops = ffi.new("struct pyrunc_op[]", len(steps))
         for i, step in enumerate(steps):
@@ -96,15 +98,24 @@ class Child:
         self.first_pid = self.pid = pid
         self.pidfd = pidfd[0]
 
-    def run(self, on_sync):
+    def run(self, on_sync, on_seccomp_fd=None):
         """Serve the child until it reports created.  on_sync(sync_id,
         pid) returns the bytes to answer with and what to do once the
-        child has them (or None)."""
+        child has them (or None); on_seccomp_fd(fd, pid) takes the seccomp
+        notify listener fd, which run closes afterwards."""
+        recv = self._receiver(on_seccomp_fd is not None)
         while True:
-            data = os.read(self.sock, 256)
+            data, fd = recv()
             if not data:
                 raise SpawnError(self._died_text())
             mtype, op, err, pid, arg = MSG.unpack(data[:MSG.size])
+            if fd >= 0:
+                try:
+                    if mtype == lib.PYRUNC_MSG_SECCOMP_FD:
+                        on_seccomp_fd(fd, pid)
+                finally:
+                    os.close(fd)
+                continue
             if mtype == lib.PYRUNC_MSG_SYNC:
                 reply, after = on_sync(arg, self.first_pid)
                 reply = reply or b"\0"
@@ -125,6 +136,27 @@ class Child:
                 raise SpawnError(self.describe_error(op, err, arg, pid))
             elif mtype == lib.PYRUNC_MSG_READY:
                 return
+
+    def _receiver(self, with_fds):
+        """A function returning (message, received fd or -1).  Only a
+        container whose seccomp filter notifies sends an fd; the socket
+        module is for that case alone (_socket: no enum import)."""
+        if not with_fds:
+            sock = self.sock
+            return lambda: (os.read(sock, 256), -1)
+        import _socket
+        s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET, 0, self.sock)
+        space = _socket.CMSG_SPACE(4)
+
+        def recv():
+            data, ancdata, _, _ = s.recvmsg(256, space)
+            fd = -1
+            for level, kind, payload in ancdata:
+                if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+                    fd = int.from_bytes(payload[:4], sys.byteorder, signed=True)
+            return data, fd
+        self._sock_obj = s   # keeps the fd's owner alive; detached in close
+        return recv
 
     def describe_error(self, index, err, detail, status):
         steps = self.plan.steps
@@ -163,6 +195,9 @@ class Child:
         return status
 
     def close(self):
+        if self._sock_obj is not None:
+            self._sock_obj.detach()
+            self._sock_obj = None
         if self.sock >= 0:
             os.close(self.sock)
             self.sock = -1

@@ -1,7 +1,13 @@
 """linux.seccomp: the filter is compiled by libseccomp and loaded in the
 child; the process runs under it."""
-
+import fcntl
+import json
 import os
+import socket
+import struct
+import threading
+
+from .test_cli import assert_clean_failure
 
 
 def profile(default="SCMP_ACT_ALLOW", **rule):
@@ -69,3 +75,100 @@ def test_compiled_programs_are_cached_by_profile(env):
     spec["linux"]["seccomp"]["syscalls"][0]["errnoRet"] = 5
     env.run(spec)
     assert len(os.listdir(cache)) == 2
+
+
+# -- SCMP_ACT_NOTIFY --------------------------------------------------------
+
+# struct seccomp_notif (80 bytes) and seccomp_notif_resp (24), linux/seccomp.h
+NOTIF = struct.Struct("QII" + "iIQ6Q")
+NOTIF_RESP = struct.Struct("QqiI")
+SECCOMP_IOCTL_NOTIF_RECV = 0xC0502100
+SECCOMP_IOCTL_NOTIF_SEND = 0xC0182101
+EXDEV = 18
+
+
+class Listener(threading.Thread):
+    """A seccomp agent: takes the fd and state from the runtime at
+    listenerPath, then answers every notified syscall with EXDEV."""
+
+    def __init__(self, path):
+        super().__init__(daemon=True)
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(path)
+        self.server.listen(1)
+        self.server.settimeout(20)
+        self.state = None
+        self.fds_received = 0
+        self.syscalls = []
+        self.error = None
+
+    def run(self):
+        try:
+            conn, _ = self.server.accept()
+            with conn:
+                msg, fds, _, _ = socket.recv_fds(conn, 65536, 4)
+            self.state = json.loads(msg)
+            self.fds_received = len(fds)
+            fd = fds[0]
+            try:
+                while True:
+                    buf = bytearray(NOTIF.size)
+                    try:
+                        fcntl.ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, buf)
+                    except OSError:
+                        return   # the filter's last user is gone
+                    fields = NOTIF.unpack(buf)
+                    self.syscalls.append(fields[3])
+                    resp = bytearray(NOTIF_RESP.pack(fields[0], 0, -EXDEV, 0))
+                    try:
+                        fcntl.ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, resp)
+                    except OSError:
+                        pass
+            finally:
+                os.close(fd)
+        except Exception as e:  # noqa: BLE001 - reported by the test
+            self.error = e
+        finally:
+            self.server.close()
+
+
+def test_notify_hands_the_listener_fd_and_state_to_listener_path(env, tmp_path):
+    path = str(tmp_path / "agent.sock")
+    listener = Listener(path)
+    listener.start()
+    spec = env.spec(["sh", "-c", "mkdir /tmp/x; echo rc=$?; ls /proc/self/fd"])
+    spec["annotations"] = {"org.example": "yes"}
+    spec["linux"]["seccomp"] = {
+        "defaultAction": "SCMP_ACT_ALLOW", "listenerPath": path,
+        "listenerMetadata": "agent-args",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]}
+    cid = env.cid()
+    r = env.run(spec, cid)
+    listener.join(20)
+    assert listener.error is None, listener.error
+    # the container saw the agent's answer, and holds no listener fd
+    assert "Invalid cross-device link" in r.stderr, (r.stdout, r.stderr)
+    assert r.stdout.split() == ["rc=1", "0", "1", "2", "3"]
+    assert set(listener.syscalls) <= {83, 258} and listener.syscalls  # mkdir, mkdirat
+    s = listener.state
+    assert listener.fds_received == 1 and s["fds"] == ["seccompFd"]
+    assert s["metadata"] == "agent-args" and s["pid"] > 0
+    assert s["state"]["id"] == cid and s["state"]["status"] == "creating"
+    assert s["state"]["pid"] == s["pid"] and s["state"]["annotations"] == {"org.example": "yes"}
+
+
+def test_notify_without_listener_path_is_refused(env):
+    spec = env.spec(["true"])
+    spec["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}
+    r = env.pyrunc("create", "-b", env.bundle(spec), env.cid())
+    assert_clean_failure(env, r, "linux.seccomp.listenerPath: required with SCMP_ACT_NOTIFY")
+
+
+def test_an_absent_listener_fails_create_and_leaves_nothing(env, tmp_path):
+    spec = env.spec(["true"])
+    path = str(tmp_path / "nobody.sock")
+    spec["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": path,
+                                "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}
+    r = env.pyrunc("create", "-b", env.bundle(spec), env.cid())
+    assert_clean_failure(env, r, 'seccomp listener "%s": no such file or directory' % path)
