@@ -172,3 +172,27 @@ def test_an_absent_listener_fails_create_and_leaves_nothing(env, tmp_path):
                                 "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}
     r = env.pyrunc("create", "-b", env.bundle(spec), env.cid())
     assert_clean_failure(env, r, 'seccomp listener "%s": no such file or directory' % path)
+
+
+DEFAULT_PROFILE = os.path.join(os.path.dirname(__file__), "..", "data", "seccomp-default.json")
+
+
+def test_a_docker_like_default_profile_loads_and_blocks_namespace_creation(env):
+    """tests/data/seccomp-default.json: ~285 syscalls allowed, EPERM for
+    the rest (ours, in the spirit of Docker's default).  A shell works under
+    it; creating a user namespace (unshare, or clone with CLONE_NEWUSER) is
+    refused, and is not without it."""
+    with open(DEFAULT_PROFILE) as f:
+        section = json.load(f)
+    allowed = {n for rule in section["syscalls"] if rule["action"] == "SCMP_ACT_ALLOW"
+               for n in rule["names"]}
+    assert 280 <= len(allowed) <= 320
+    spec = env.spec(["sh", "-c", "grep Seccomp: /proc/self/status; ls /bin/busybox; "
+                                 "unshare -U true; echo rc=$?"])
+    spec["process"]["noNewPrivileges"] = True
+    r = env.run(spec)
+    assert r.stdout.split() == ["Seccomp:", "0", "/bin/busybox", "rc=0"], r.stderr
+    spec["linux"]["seccomp"] = section
+    r = env.run(spec)
+    assert r.stdout.split() == ["Seccomp:", "2", "/bin/busybox", "rc=1"], r.stderr
+    assert "Operation not permitted" in r.stderr
