@@ -589,8 +589,29 @@ static int op_write_proc(struct child *c, struct pyrunc_op *op, int index)
     const char *path = op->s1;
     int fd, r;
 
+    char own[PATH_MAX];
+
     while (*path == '/')
         path++;
+    /* No symlink is followed, so "self" is spelled out: our pid in the
+     * pid namespace whose procfs the container mounted. */
+    if (strncmp(path, "proc/self/", 10) == 0) {
+        char digits[16];
+        int n = 0, pid = (int)getpid();
+        size_t p = 5, rest = strlen(path + 10);
+        do {
+            digits[n++] = (char)('0' + pid % 10);
+            pid /= 10;
+        } while (pid > 0);
+        if (p + (size_t)n + 1 + rest >= sizeof(own))
+            return -ENAMETOOLONG;
+        memcpy(own, "proc/", 5);
+        while (n > 0)
+            own[p++] = digits[--n];
+        own[p++] = '/';
+        memcpy(own + p, path + 10, rest + 1);
+        path = own;
+    }
     memset(&how, 0, sizeof(how));
     how.flags = O_WRONLY | O_CLOEXEC;
     how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;

@@ -15,7 +15,7 @@ cp -r "$repo/tests" "$repo/pyproject.toml" "$work/"
 args=${*:-tests}
 "$v2lab" --timeout "${V2_TIMEOUT:-2400}" --share "$work" -- sh -c "
     set -e; cd '$work'
-    apt-get update -qq && apt-get install -y -qq strace >/dev/null
+    apt-get update -qq && apt-get install -y -qq strace apparmor >/dev/null
     python3 -m venv /tmp/venv
     /tmp/venv/bin/pip install -q dist/*.whl pytest
     /tmp/venv/bin/python -m pytest -q -p no:cacheprovider $args"

@@ -162,3 +162,48 @@ def test_lsm_labels_on_a_host_without_the_lsm_are_warnings(env):
     for what in ("process.apparmorProfile: AppArmor", "process.selinuxLabel: SELinux",
                  "linux.mountLabel: SELinux"):
         assert what in r.stderr
+
+
+APPARMOR_PROFILE = """
+profile %s flags=(attach_disconnected,mediate_deleted) {
+  file,
+  capability,
+  network,
+  mount,
+  umount,
+  pivot_root,
+  signal,
+  ptrace,
+  unix,
+  deny /etc/hostname r,
+}
+"""
+
+
+def test_apparmor_profile_confines_the_process(env, own_rootfs):
+    from pyrunc.runtime import _apparmor_enabled
+    import shutil
+    if not _apparmor_enabled():
+        pytest.skip("AppArmor is not enabled on this kernel (the v2 VM has it)")
+    parser = shutil.which("apparmor_parser")
+    if parser is None:
+        pytest.fail("AppArmor is enabled but apparmor_parser is missing: apt-get install apparmor")
+    mounted_here = False
+    if not os.path.exists("/sys/kernel/security/apparmor"):
+        subprocess.run(["mount", "-t", "securityfs", "securityfs", "/sys/kernel/security"],
+                       check=True)
+        mounted_here = True
+    name = env.marker + "-profile"
+    subprocess.run([parser, "-r"], input=(APPARMOR_PROFILE % name).encode(), check=True)
+    try:
+        (own_rootfs / "etc" / "hostname").write_text("secret\n")
+        env.rootfs = own_rootfs
+        spec = env.spec(["sh", "-c", "cat /proc/self/attr/current; cat /etc/hostname"])
+        spec["process"]["apparmorProfile"] = name
+        r = env.run(spec)
+        assert r.stdout == "%s (enforce)\n" % name, r.stderr
+        assert "Permission denied" in r.stderr
+    finally:
+        subprocess.run([parser, "-R"], input=(APPARMOR_PROFILE % name).encode(), check=True)
+        if mounted_here:
+            subprocess.run(["umount", "/sys/kernel/security"], check=True)
