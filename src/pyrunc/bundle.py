@@ -267,7 +267,9 @@ def _check_linux(ck, linux):
     ck.field(linux, "maskedPaths", "linux", "strings")
     ck.field(linux, "readonlyPaths", "linux", "strings")
     ck.field(linux, "mountLabel", "linux", "string")
-    ck.field(linux, "resources", "linux", "object")
+    resources = ck.field(linux, "resources", "linux", "object")
+    if resources is not None:
+        _check_resources(ck, resources, "linux.resources")
     offsets = ck.field(linux, "timeOffsets", "linux", "object") or {}
     for clock, value in offsets.items():
         path = "linux.timeOffsets.%s" % clock
@@ -289,6 +291,71 @@ def _check_linux(ck, linux):
                                  or ()):
             if flag not in PERSONALITY_FLAGS:
                 ck.fail("linux.personality.flags[%d]" % i, "unknown flag %r" % flag)
+
+
+# linux.resources: field -> kind, for the objects and the arrays of objects
+RESOURCE_OBJECTS = {
+    "memory": {"limit": "int", "reservation": "int", "swap": "int", "kernel": "int",
+               "kernelTCP": "int", "swappiness": "uint", "disableOOMKiller": "bool",
+               "useHierarchy": "bool", "checkBeforeUpdate": "bool"},
+    "cpu": {"shares": "uint", "quota": "int", "period": "uint", "burst": "uint",
+            "realtimeRuntime": "int", "realtimePeriod": "uint", "cpus": "string",
+            "mems": "string", "idle": "int"},
+    "pids": {"limit": "int"},
+    "blockIO": {"weight": "uint", "leafWeight": "uint"},
+    "network": {"classID": "uint"},
+}
+RESOURCE_ARRAYS = {
+    "blockIO.weightDevice": ({"major": "int", "minor": "int"},
+                             {"weight": "uint", "leafWeight": "uint"}),
+    "hugepageLimits": ({"pageSize": "string", "limit": "int"}, {}),
+    "network.priorities": ({"name": "string", "priority": "uint"}, {}),
+    "devices": ({"allow": "bool"}, {"type": "string", "major": "int", "minor": "int",
+                                    "access": "string"}),
+}
+for _name in ("throttleReadBpsDevice", "throttleWriteBpsDevice", "throttleReadIOPSDevice",
+              "throttleWriteIOPSDevice"):
+    RESOURCE_ARRAYS["blockIO." + _name] = ({"major": "int", "minor": "int", "rate": "uint"},
+                                           {})
+
+
+def check_resources(resources, prefix="linux.resources"):
+    """Check a linux.resources object (also `update --resources`)."""
+    ck = _Checker()
+    ck.obj(resources, prefix)
+    _check_resources(ck, resources, prefix)
+
+
+def _check_resources(ck, res, prefix):
+    for name, fields in RESOURCE_OBJECTS.items():
+        obj = ck.field(res, name, prefix, "object")
+        for key, kind in fields.items():
+            if obj is not None:
+                ck.field(obj, key, "%s.%s" % (prefix, name), kind)
+    for dotted, (required, optional) in RESOURCE_ARRAYS.items():
+        parent, _, name = dotted.rpartition(".")
+        holder = res.get(parent) if parent else res
+        if not isinstance(holder, dict):
+            continue
+        for i, item in enumerate(ck.field(holder, name, "%s.%s" % (prefix, parent) if parent
+                                          else prefix, "array") or ()):
+            path = "%s.%s[%d]" % (prefix, dotted, i)
+            ck.obj(item, path)
+            for key, kind in required.items():
+                ck.field(item, key, path, kind, required=True)
+            for key, kind in optional.items():
+                ck.field(item, key, path, kind)
+            if name == "devices":
+                if item.get("type", "a") not in ("a", "b", "c"):
+                    ck.fail(path + ".type", "unknown device type %r (a, b or c)" % item["type"])
+                if set(item.get("access", "rwm")) - set("rwm"):
+                    ck.fail(path + ".access", "%r: only r, w and m" % item["access"])
+    rdma = ck.field(res, "rdma", prefix, "object") or {}
+    for dev, limits in rdma.items():
+        ck.obj(limits, "%s.rdma.%s" % (prefix, dev))
+        for key in ("hcaHandles", "hcaObjects"):
+            ck.field(limits, key, "%s.rdma.%s" % (prefix, dev), "uint")
+    ck.field(res, "unified", prefix, "string_map")
 
 
 def _check_seccomp(ck, sc):

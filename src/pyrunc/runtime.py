@@ -65,6 +65,8 @@ class Runtime:
                      "rootfs": rootfs, "created": st.now_rfc3339(), "owner": "",
                      "annotations": annotations, "cgroups": cgroups.to_state()}
             sd.save(state)
+            if linux.get("resources"):
+                cgroups.apply(linux["resources"], self.log.warn, linux.get("devices") or ())
             process = config.get("process")
             labels = linux.get("mountLabel") or process is not None and (
                 process.get("apparmorProfile") or process.get("selinuxLabel"))

@@ -93,7 +93,8 @@ class Env:
         (d / "config.json").write_text(json.dumps(spec))
         return str(d)
 
-    def pyrunc(self, *args, input=None, timeout=30, stdout=None, command=None, **kw):
+    def pyrunc(self, *args, input=None, timeout=30, stdout=None, stderr=None, command=None,
+               **kw):
         """Run the CLI (`command`, default the front-end, then --root and
         args).  Output goes through files, not pipes: a container started
         by create or run -d keeps its stdio open."""
@@ -103,12 +104,12 @@ class Env:
                 kw["input"] = input
             elif "stdin" not in kw:
                 kw["stdin"] = subprocess.DEVNULL
-            r = subprocess.run(cmd, stdout=stdout or out, stderr=err, text=True,
+            r = subprocess.run(cmd, stdout=stdout or out, stderr=stderr or err, text=True,
                                timeout=timeout, **kw)
             out.seek(0)
             err.seek(0)
             r.stdout = out.read() if stdout is None else None
-            r.stderr = err.read()
+            r.stderr = err.read() if stderr is None else None
         return r
 
     def run(self, spec, cid=None, *extra):

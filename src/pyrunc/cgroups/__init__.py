@@ -85,23 +85,134 @@ def container_dir(h, cgroups_path, cid):
 class Cgroups:
     """The container's cgroup in every hierarchy."""
 
-    def __init__(self, dirs, created=()):
+    def __init__(self, dirs, created=(), controllers=None, mountpoints=None):
         self.dirs = dirs              # [(hierarchy name, path, is_v2)]
         self.created = list(created)  # directories we made, parents first
+        # v1: the controllers of each directory; the v2 ones are read from
+        # cgroup.controllers when needed
+        self.controllers = controllers or {}
+        self.mountpoints = mountpoints or {}   # directory -> its hierarchy's mount
 
     @classmethod
     def for_container(cls, cgroups_path, cid):
-        return cls([(h.name, container_dir(h, cgroups_path, cid), h.v2)
-                    for h in hierarchies()])
+        dirs, controllers, mountpoints = [], {}, {}
+        for h in hierarchies():
+            path = container_dir(h, cgroups_path, cid)
+            dirs.append((h.name, path, h.v2))
+            controllers[path] = list(h.controllers)
+            mountpoints[path] = h.mountpoint
+        return cls(dirs, (), controllers, mountpoints)
 
     def to_state(self):
-        return {"dirs": [list(d) for d in self.dirs], "created": self.created}
+        return {"dirs": [list(d) for d in self.dirs], "created": self.created,
+                "controllers": self.controllers, "mountpoints": self.mountpoints}
 
     @classmethod
     def from_state(cls, data):
         if not data:
             return cls([])
-        return cls([tuple(d) for d in data["dirs"]], data.get("created", ()))
+        return cls([tuple(d) for d in data["dirs"]], data.get("created", ()),
+                   data.get("controllers"), data.get("mountpoints"))
+
+    # -- resources ---------------------------------------------------------
+    def version_of(self, controller):
+        """Where a controller is for this container: "v1", "v2" or None."""
+        v2_dir = None
+        for _, path, v2 in self.dirs:
+            if v2:
+                v2_dir = path
+            elif controller in self.controllers.get(path, ()):
+                return "v1"
+        if v2_dir is None:
+            return None
+        if controller == "devices":
+            return "v2"   # an eBPF program, not a controller file
+        return "v2" if controller in self._v2_available(v2_dir) else None
+
+    def _v2_available(self, path):
+        """The controllers of the hierarchy (its root's cgroup.controllers):
+        _enable_v2 makes them reach the container's directory."""
+        top = self.mountpoints.get(path)
+        if top is None:
+            return []
+        try:
+            with open(posixpath.join(top, "cgroup.controllers")) as f:
+                return f.read().split()
+        except OSError:
+            return []
+
+    def dir_of(self, controller):
+        version = self.version_of(controller)
+        for _, path, v2 in self.dirs:
+            if v2 and version == "v2":
+                return path
+            if not v2 and controller in self.controllers.get(path, ()):
+                return path
+        return None
+
+    def apply(self, resources, warn, devices=()):
+        """Write linux.resources (and allow linux.devices) into the cgroups."""
+        from .resources import writes
+        todo = writes(resources, self.version_of, devices)
+        _order_memory_and_swap(todo, self.dir_of("memory"))
+        enabled = set()
+        for w in todo:
+            directory = self.dir_of(w.controller)
+            if w.file is None:
+                warn("%s: not supported on cgroup v2%s" % (
+                    w.path, " yet: not enforced" if w.controller == "devices" else
+                    ", ignored"))
+                continue
+            if self.version_of(w.controller) == "v2" and w.controller not in enabled:
+                self._enable_v2(directory, w.controller)
+                enabled.add(w.controller)
+            target = posixpath.join(directory, w.file)
+            try:
+                fd = os.open(target, os.O_WRONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                if w.optional:
+                    warn("%s: %s does not exist on this kernel: not applied" % (w.path, target))
+                    continue
+                raise CgroupError('%s: open "%s": no such file' % (w.path, target)) from None
+            except OSError as e:
+                raise CgroupError('%s: open "%s": %s' % (w.path, target, strerror(e.errno))) \
+                    from None
+            try:
+                os.write(fd, w.value.encode())
+            except OSError as e:
+                raise CgroupError('%s: write %r to "%s": %s' % (
+                    w.path, w.value, target, strerror(e.errno))) from None
+            finally:
+                os.close(fd)
+
+    def _enable_v2(self, directory, controller):
+        """Enable a v2 controller in the subtree_control of every ancestor
+        of directory below its mount, as far as it is not enabled yet (only
+        for a controller that a resource needs)."""
+        top = self.mountpoints.get(directory)
+        if top is None:
+            return
+        chain = []
+        d = posixpath.dirname(directory)
+        while len(d) >= len(top):
+            chain.append(d)
+            if d == top:
+                break
+            d = posixpath.dirname(d)
+        for d in reversed(chain):
+            control = posixpath.join(d, "cgroup.subtree_control")
+            try:
+                with open(control) as f:
+                    if controller in f.read().split():
+                        continue
+                fd = os.open(control, os.O_WRONLY | os.O_CLOEXEC)
+                try:
+                    os.write(fd, ("+" + controller).encode())
+                finally:
+                    os.close(fd)
+            except OSError as e:
+                raise CgroupError('enable the %s controller in "%s": %s' % (
+                    controller, control, strerror(e.errno))) from None
 
     def create(self):
         for name, path, _ in self.dirs:
@@ -168,6 +279,24 @@ class Cgroups:
             except OSError as e:
                 left.append('%s: %s' % (d, strerror(e.errno)))
         return left
+
+
+def _order_memory_and_swap(todo, memory_dir):
+    """v1 keeps memory.memsw.limit_in_bytes >= memory.limit_in_bytes at
+    every moment: raising the limit writes memsw first, lowering it the
+    limit first."""
+    names = [w.file for w in todo]
+    if "memory.limit_in_bytes" not in names or "memory.memsw.limit_in_bytes" not in names:
+        return
+    i, j = names.index("memory.limit_in_bytes"), names.index("memory.memsw.limit_in_bytes")
+    new = int(todo[i].value)
+    try:
+        with open(posixpath.join(memory_dir, "memory.limit_in_bytes")) as f:
+            current = int(f.read())
+    except (OSError, ValueError, TypeError):
+        return
+    if new == -1 or new > current:
+        todo[i], todo[j] = todo[j], todo[i]
 
 
 def _inherit_cpuset(path):
