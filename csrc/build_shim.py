@@ -61,6 +61,7 @@ int pyrunc_socketpair(int fds[2]);
 int pyrunc_has_openat2(void);
 int pyrunc_bind_private(const char *path);
 int pyrunc_umount_detach(const char *path);
+int pyrunc_attach_device_filter(const char *cgroup_dir, const void *insns, int n_insns);
 
 #define MS_RDONLY ...
 #define MS_NOSUID ...

@@ -30,6 +30,7 @@
 #include <linux/capability.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
+#include <linux/bpf.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 
@@ -1196,4 +1197,35 @@ int pyrunc_bind_private(const char *path)
 int pyrunc_umount_detach(const char *path)
 {
     return umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 ? -errno : 0;
+}
+
+int pyrunc_attach_device_filter(const char *cgroup_dir, const void *insns, int n_insns)
+{
+    union bpf_attr attr;
+    int prog, cg, r = 0;
+
+    memset(&attr, 0, sizeof(attr));
+    attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+    attr.insns = (uint64_t)(uintptr_t)insns;
+    attr.insn_cnt = (uint32_t)n_insns;
+    attr.license = (uint64_t)(uintptr_t)"Apache-2.0";
+    prog = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+    if (prog < 0)
+        return -errno;
+    cg = open(cgroup_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (cg < 0) {
+        r = -errno;
+        close(prog);
+        return r;
+    }
+    memset(&attr, 0, sizeof(attr));
+    attr.target_fd = (uint32_t)cg;
+    attr.attach_bpf_fd = (uint32_t)prog;
+    attr.attach_type = BPF_CGROUP_DEVICE;
+    attr.attach_flags = BPF_F_ALLOW_MULTI;
+    if (syscall(SYS_bpf, BPF_PROG_ATTACH, &attr, sizeof(attr)) < 0)
+        r = -errno;
+    close(cg);
+    close(prog);   /* the attachment keeps it, as long as the cgroup lives */
+    return r;
 }

@@ -122,5 +122,8 @@ int pyrunc_has_openat2(void);
  * there; and detach it again on delete.  0 or -errno. */
 int pyrunc_bind_private(const char *path);
 int pyrunc_umount_detach(const char *path);
+/* cgroup v2 device rules: load a BPF_PROG_TYPE_CGROUP_DEVICE program of
+ * n_insns instructions and attach it to the cgroup directory.  0 or -errno. */
+int pyrunc_attach_device_filter(const char *cgroup_dir, const void *insns, int n_insns);
 
 #endif

@@ -1,7 +1,7 @@
 """linux.resources -> cgroup files, v1 and v2 (pure, no root)."""
 import pytest
 
-from pyrunc.cgroups.resources import (Write, blkio_to_io_weight, shares_to_weight, v2_swap,
+from pyrunc.cgroups.resources import (BPF_DEVICE_FILTER, blkio_to_io_weight, shares_to_weight, v2_swap,
                                       writes)
 from pyrunc.errors import ConfigError
 
@@ -90,8 +90,10 @@ def test_devices_v1_in_order_then_defaults_and_device_nodes():
                        ("devices", "devices.allow", "c 10:229 rw")]
     assert ("devices", "devices.allow", "c 136:* rwm") in out
     assert out[-1] == ("devices", "devices.allow", "c 10:230 rwm")
-    # on v2 the rules need an eBPF program: reported, not written
-    assert writes(res, v2) == [Write("devices", None, None, "")]
+    # on v2: one item, the rules for the BPF device program
+    (w,) = writes(res, v2)
+    assert (w.controller, w.file) == ("devices", BPF_DEVICE_FILTER)
+    assert w.value[:2] == [(False, "a", None, None, "rwm"), (True, "c", 10, 229, "rw")]
 
 
 def test_unified_keys_are_checked():

@@ -152,16 +152,17 @@ class Cgroups:
 
     def apply(self, resources, warn, devices=()):
         """Write linux.resources (and allow linux.devices) into the cgroups."""
-        from .resources import writes
+        from .resources import BPF_DEVICE_FILTER, writes
         todo = writes(resources, self.version_of, devices)
         _order_memory_and_swap(todo, self.dir_of("memory"))
         enabled = set()
         for w in todo:
             directory = self.dir_of(w.controller)
             if w.file is None:
-                warn("%s: not supported on cgroup v2%s" % (
-                    w.path, " yet: not enforced" if w.controller == "devices" else
-                    ", ignored"))
+                warn("%s: not supported on cgroup v2, ignored" % w.path)
+                continue
+            if w.file == BPF_DEVICE_FILTER:
+                _attach_device_filter(directory, w.value)
                 continue
             if self.version_of(w.controller) == "v2" and w.controller not in enabled:
                 self._enable_v2(directory, w.controller)
@@ -279,6 +280,17 @@ class Cgroups:
             except OSError as e:
                 left.append('%s: %s' % (d, strerror(e.errno)))
         return left
+
+
+def _attach_device_filter(directory, rules):
+    from .._shim import ffi, lib
+    from .devicefilter import program
+    code = program(rules)
+    r = lib.pyrunc_attach_device_filter(directory.encode(), ffi.from_buffer(code),
+                                        len(code) // 8)
+    if r < 0:
+        raise CgroupError('linux.resources.devices: attach a device program to "%s": %s'
+                          % (directory, strerror(-r)))
 
 
 def _order_memory_and_swap(todo, memory_dir):

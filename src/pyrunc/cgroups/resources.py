@@ -244,6 +244,10 @@ def _block_io(bio, version_of, add):
                 "blockIO.%s[%d]" % (field, i))
 
 
+# The pseudo file of the v2 device rules (Cgroups.apply attaches a program).
+BPF_DEVICE_FILTER = "<bpf device filter>"
+
+
 def device_rule_text(kind, major, minor, access):
     """"c 1:3 rwm", with * for a missing number; "a" is every device."""
     return "%s %s:%s %s" % (kind or "a", "*" if major is None or major < 0 else major,
@@ -260,7 +264,10 @@ def _devices(rules, devices, version_of, add):
     items += [(True, d["type"] if d["type"] != "u" else "c", d.get("major"), d.get("minor"),
                "rwm", "devices") for d in devices if d["type"] != "p"]
     if version_of("devices") != "v1":
-        add("devices", None, None, "devices", optional=True)
+        # one item: the whole rule list, compiled to a BPF program
+        add("devices", BPF_DEVICE_FILTER,
+            [(allow, kind, major, minor, access) for allow, kind, major, minor, access, _
+             in items], "devices")
         return
     for allow, kind, major, minor, access, path in items:
         add("devices", "devices.allow" if allow else "devices.deny",

@@ -1,0 +1,81 @@
+"""Device rules for cgroup v2: a BPF_PROG_TYPE_CGROUP_DEVICE program.
+
+cgroup v2 has no devices.allow/deny; the kernel asks a BPF program attached
+to the cgroup instead (with the device type, major, minor and the access).
+This module turns the rules (the config's, in order, then the defaults)
+into that program; the shim loads and attaches it.
+
+Semantics: the last rule that matches decides (as writing the rules to v1
+in order does for whole rules), a rule matches when the type, major and
+minor fit and the access asked for is within the rule's; no match: denied.
+"""
+import struct
+
+INSN = struct.Struct("=BBhi")   # struct bpf_insn: code, dst|src<<4, off, imm
+
+# opcodes (linux/bpf_common.h, linux/bpf.h)
+LDX_W = 0x61        # dst = *(u32 *)(src + off)
+MOV32_REG = 0xbc    # dst = (u32)src
+MOV64_IMM = 0xb7    # dst = imm
+AND32_IMM = 0x54    # dst &= imm
+RSH32_IMM = 0x74    # dst >>= imm
+JNE_IMM = 0x55      # if dst != imm: pc += off
+JNE_REG = 0x5d      # if dst != src: pc += off
+EXIT = 0x95
+
+DEV_BLOCK, DEV_CHAR = 1, 2                   # BPF_DEVCG_DEV_*
+ACC = {"m": 1, "r": 2, "w": 4}               # BPF_DEVCG_ACC_*
+R0, R1, R2, R3, R4, R5 = range(6)
+
+
+def insn(code, dst=0, src=0, off=0, imm=0):
+    return (code, dst, src, off, imm)
+
+
+def program(rules):
+    """rules: [(allow, type "a"/"b"/"c", major or None, minor or None,
+    access "rwm")] in order.  Returns the program as bytes."""
+    code = [
+        insn(LDX_W, R2, R1, 0),          # access_type
+        insn(MOV32_REG, R3, R2),
+        insn(AND32_IMM, R3, imm=0xffff),  # r3: device type
+        insn(RSH32_IMM, R2, imm=16),      # r2: access asked for
+        insn(LDX_W, R4, R1, 4),          # r4: major
+        insn(LDX_W, R5, R1, 8),          # r5: minor
+    ]
+    for allow, kind, major, minor, access in reversed(rules):
+        block = _block(allow, kind, major, minor, access)
+        code += block
+        if len(block) == 2:
+            # it matches every access: what comes after is unreachable,
+            # and the verifier refuses unreachable instructions
+            break
+    else:
+        code += [insn(MOV64_IMM, R0, imm=0), insn(EXIT)]
+    return b"".join(INSN.pack(c, dst | (src << 4), off, imm) for c, dst, src, off, imm in code)
+
+
+def _block(allow, kind, major, minor, access):
+    """Instructions for one rule: checks that skip to the block's end, then
+    return the verdict.  Jump offsets are filled in once the length is
+    known."""
+    checks = []
+    if kind in ("b", "c"):
+        checks.append([insn(JNE_IMM, R3, imm=DEV_BLOCK if kind == "b" else DEV_CHAR)])
+    bits = sum(ACC[a] for a in set(access or "rwm"))
+    if bits != 7:
+        checks.append([insn(MOV32_REG, R1, R2), insn(AND32_IMM, R1, imm=bits),
+                       insn(JNE_REG, R1, R2)])   # asked & rule != asked
+    if major is not None and major >= 0:
+        checks.append([insn(JNE_IMM, R4, imm=major)])
+    if minor is not None and minor >= 0:
+        checks.append([insn(JNE_IMM, R5, imm=minor)])
+    body = [i for check in checks for i in check]
+    body += [insn(MOV64_IMM, R0, imm=1 if allow else 0), insn(EXIT)]
+    out = []
+    for pos, (c, dst, src, _, imm) in enumerate(body):
+        if c in (JNE_IMM, JNE_REG):
+            out.append((c, dst, src, len(body) - pos - 1, imm))
+        else:
+            out.append((c, dst, src, 0, imm))
+    return out
