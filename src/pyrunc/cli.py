@@ -28,14 +28,17 @@ class Opt:
 
 
 class Cmd:
-    __slots__ = ("name", "help", "opts", "args", "handler")
+    __slots__ = ("name", "help", "opts", "args", "handler", "raw_tail")
 
-    def __init__(self, name, help, opts, args, handler):
+    def __init__(self, name, help, opts, args, handler, raw_tail=False):
         self.name = name
         self.help = help
         self.opts = opts
         self.args = args            # [(name, required)]
         self.handler = handler
+        # flags only before the first argument; the rest is passed on as
+        # it is (ps ID -ef)
+        self.raw_tail = raw_tail
 
 
 class UsageError(Exception):
@@ -132,6 +135,117 @@ def cmd_list(g, o, a):
     return 0
 
 
+def cmd_pause(g, o, a):
+    _runtime(g).pause(a[0])
+    return 0
+
+
+def cmd_resume(g, o, a):
+    _runtime(g).resume(a[0])
+    return 0
+
+
+# update's flags: name -> (section, field, parser)
+UPDATE_FLAGS = {
+    "memory": ("memory", "limit", "bytes"), "memory_swap": ("memory", "swap", "bytes"),
+    "memory_reservation": ("memory", "reservation", "bytes"),
+    "kernel_memory": ("memory", "kernel", "bytes"), "cpu_shares": ("cpu", "shares", "int"),
+    "cpu_quota": ("cpu", "quota", "int"), "cpu_period": ("cpu", "period", "int"),
+    "cpu_rt_runtime": ("cpu", "realtimeRuntime", "int"),
+    "cpu_rt_period": ("cpu", "realtimePeriod", "int"), "cpuset_cpus": ("cpu", "cpus", "str"),
+    "cpuset_mems": ("cpu", "mems", "str"), "pids_limit": ("pids", "limit", "int"),
+    "blkio_weight": ("blockIO", "weight", "int"),
+}
+
+
+def parse_bytes(text):
+    """runc's sizes: 1024, 512k, 64m, 2g (powers of 1024), -1."""
+    t = text.strip().lower().rstrip("b")
+    mult = 1
+    if t and t[-1] in "kmgt":
+        mult = 1024 ** ("kmgt".index(t[-1]) + 1)
+        t = t[:-1]
+    try:
+        value = float(t) if "." in t else int(t)
+    except ValueError:
+        raise BadArgument("invalid size %r" % text) from None
+    return -1 if value == -1 else int(value * mult)
+
+
+def update_resources(o):
+    """The linux.resources object of an update: --resources, then flags."""
+    from .bundle import check_resources
+    res = {}
+    if o.resources:
+        from .jsonio import loads
+        try:
+            if o.resources == "-":
+                text = sys.stdin.buffer.read()
+            else:
+                with open(o.resources, "rb") as f:
+                    text = f.read()
+            res = loads(text)
+        except OSError as e:
+            raise BadArgument("--resources %s: %s" % (o.resources, e.strerror)) from None
+        except ValueError as e:
+            raise BadArgument("--resources: invalid JSON: %s" % e) from None
+    if o.l3_cache_schema or o.mem_bw_schema:
+        raise BadArgument("--l3-cache-schema, --mem-bw-schema: Intel RDT is not supported by "
+                          "this version of pyrunc")
+    for dest, (section, field, kind) in UPDATE_FLAGS.items():
+        text = getattr(o, dest)
+        if text is None:
+            continue
+        if kind == "bytes":
+            value = parse_bytes(text)
+        elif kind == "int":
+            try:
+                value = int(text)
+            except ValueError:
+                raise BadArgument("--%s: invalid number %r" % (dest.replace("_", "-"), text)) \
+                    from None
+        else:
+            value = text
+        if not isinstance(res, dict):
+            break
+        res.setdefault(section, {})[field] = value
+    check_resources(res, "resources")
+    return res
+
+
+def cmd_update(g, o, a):
+    _runtime(g).update(a[0], update_resources(o))
+    return 0
+
+
+def cmd_ps(g, o, a):
+    pids = _runtime(g).pids(a[0])
+    if o.format == "json":
+        from .jsonio import dumps
+        sys.stdout.write(dumps(pids) + "\n")
+        return 0
+    import subprocess
+    try:
+        out = subprocess.run(["ps"] + (a[1:] or ["-ef"]), capture_output=True, text=True,
+                             check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as e:
+        raise PyruncError("ps: %s" % (getattr(e, "stderr", "") or e).strip()) from None
+    lines = out.splitlines()
+    if not lines:
+        return 0
+    header = lines[0].split()
+    if "PID" not in header:
+        raise PyruncError("ps: no PID column in its output")
+    col = header.index("PID")
+    wanted = set(pids)
+    sys.stdout.write(lines[0] + "\n")
+    for line in lines[1:]:
+        fields = line.split()
+        if len(fields) > col and fields[col].isdigit() and int(fields[col]) in wanted:
+            sys.stdout.write(line + "\n")
+    return 0
+
+
 def cmd_spec(g, o, a):
     import json
     from .specgen import default_spec
@@ -194,6 +308,22 @@ COMMANDS = {c.name: c for c in [
              choices=("table", "json")),
          Opt(["-q", "--quiet"], "quiet", "print only the container ids")],
         [], cmd_list),
+    Cmd("pause", "freeze all processes of a container", [], ID, cmd_pause),
+    Cmd("resume", "thaw a paused container", [], ID, cmd_resume),
+    Cmd("update", "change the resource limits of a container",
+        [Opt(["-r", "--resources"], "resources",
+             "linux.resources JSON from FILE (- for stdin)", metavar="FILE")] +
+        [Opt(["--" + name.replace("_", "-")], name, "%s.%s" % (section, field), metavar="VALUE")
+         for name, (section, field, _) in UPDATE_FLAGS.items()] +
+        [Opt(["--l3-cache-schema"], "l3_cache_schema", "Intel RDT (not supported)",
+             metavar="VALUE"),
+         Opt(["--mem-bw-schema"], "mem_bw_schema", "Intel RDT (not supported)",
+             metavar="VALUE")],
+        ID, cmd_update),
+    Cmd("ps", "list the processes of a container",
+        [Opt(["-f", "--format"], "format", "table or json", metavar="FORMAT", default="table",
+             choices=("table", "json"))],
+        ID + [("ps-options", False)] * 32, cmd_ps, raw_tail=True),
     Cmd("spec", "write a default config.json",
         [BUNDLE, Opt(["--rootless"], "rootless", "a spec for a rootless container")],
         [], cmd_spec),
@@ -268,9 +398,11 @@ def parse(argv):
     o = Args(cmd.opts)
     pos = []
     try:
-        _parse_opts(cmd.opts, argv, i + 1, o, pos, stop_at_positional=False)
+        end = _parse_opts(cmd.opts, argv, i + 1, o, pos, stop_at_positional=cmd.raw_tail)
     except HelpRequested:
         raise HelpRequested(name) from None
+    if cmd.raw_tail:
+        pos = argv[end:]
     required = sum(1 for _, req in cmd.args if req)
     if len(pos) < required or len(pos) > len(cmd.args):
         if required == len(cmd.args):

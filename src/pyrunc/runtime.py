@@ -244,6 +244,54 @@ class Runtime:
         finally:
             sd.unlock()
 
+    # -- pause / resume / update / ps ---------------------------------------
+    def pause(self, cid):
+        """Freeze every process of a created or running container."""
+        with self._locked(cid) as (sd, state):
+            status = st.status_of(sd, state)
+            if status not in ("running", "created"):
+                raise WrongState("container not running" if status != "paused" else
+                                 "container already paused")
+            # the compiled front-end does not read the paused mark: from now
+            # on, start and delete of this container go through Python
+            sd.drop_fastpath()
+            Cgroups.from_state(state.get("cgroups")).freeze(True)
+            state["paused"] = True
+            sd.save(state)
+
+    def resume(self, cid):
+        with self._locked(cid) as (sd, state):
+            if st.status_of(sd, state) != "paused":
+                raise WrongState("container not paused")
+            Cgroups.from_state(state.get("cgroups")).freeze(False)
+            state["paused"] = False
+            sd.save(state)
+
+    def update(self, cid, resources):
+        """Apply linux.resources (checked by the caller) to a container
+        that is not stopped."""
+        with self._locked(cid) as (sd, state):
+            if st.status_of(sd, state) == "stopped":
+                raise WrongState("container not running")
+            cg = Cgroups.from_state(state.get("cgroups"))
+            memory = resources.get("memory") or {}
+            if memory.get("checkBeforeUpdate") and memory.get("limit", -1) > 0:
+                usage = cg.memory_usage()
+                if usage is not None and usage > memory["limit"]:
+                    raise WrongState("linux.resources.memory.limit: %d is below the current "
+                                     "usage (%d)" % (memory["limit"], usage))
+            cg.apply(resources, self.log.warn)
+
+    def pids(self, cid):
+        """The host pids of the container's processes."""
+        with self._locked(cid) as (sd, state):
+            if st.status_of(sd, state) == "stopped":
+                return []
+            return sorted(Cgroups.from_state(state.get("cgroups")).pids())
+
+    def _locked(self, cid):
+        return _Locked(self, cid)
+
     # -- delete ------------------------------------------------------------
     def delete(self, cid, force=False):
         sd = st.StateDir(self.root, cid)
@@ -265,12 +313,12 @@ class Runtime:
                 if not force:
                     raise WrongState("cannot delete container %s that is not stopped: %s"
                                      % (quote(cid), status))
-                self._kill_all_and_wait(state)
+                self._kill_all_and_wait(state, thaw=status == "paused")
             self._cleanup(sd, state)
         finally:
             sd.unlock()
 
-    def _kill_all_and_wait(self, state):
+    def _kill_all_and_wait(self, state, thaw=False):
         cg = Cgroups.from_state(state.get("cgroups"))
         targets = []
         if st.init_alive(state):
@@ -292,6 +340,8 @@ class Runtime:
                 _signal.pidfd_send_signal(fd, 9)
             except ProcessLookupError:
                 pass
+        if thaw:
+            cg.freeze(False)   # frozen processes die once thawed
         _wait_pidfds(fds)
 
     def _cleanup(self, sd, state):
@@ -351,6 +401,26 @@ class Runtime:
             from .errors import ContainerNotFound
             raise ContainerNotFound(sd.id)
         return state
+
+
+class _Locked:
+    """`with rt._locked(cid) as (sd, state)`: the container's lock held and
+    its state loaded."""
+
+    def __init__(self, rt, cid):
+        self.rt = rt
+        self.sd = st.StateDir(rt.root, cid)
+
+    def __enter__(self):
+        self.sd.open()
+        try:
+            return self.sd, self.rt._load(self.sd)
+        except BaseException:
+            self.sd.unlock()
+            raise
+
+    def __exit__(self, *exc):
+        self.sd.unlock()
 
 
 # SIGKILL, SIGSTOP cannot be caught; faults are ours; SIGCHLD is for us.

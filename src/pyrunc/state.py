@@ -118,6 +118,12 @@ class StateDir:
         finally:
             os.close(fd)
 
+    def drop_fastpath(self):
+        try:
+            os.unlink(os.path.join(self.path, FASTPATH))
+        except FileNotFoundError:
+            pass
+
     def make_fifo(self):
         os.mkfifo(self.fifo, 0o622)
 
@@ -171,12 +177,15 @@ def init_alive(state):
 
 
 def status_of(sd, state):
-    """creating / created / running / stopped, per the runtime-spec
-    lifecycle: derived from the init process and the exec fifo."""
+    """creating / created / running / paused / stopped, per the runtime-spec
+    lifecycle (and runc's paused): derived from the init process, the exec
+    fifo and the paused mark that pause and resume keep."""
     if state is None:
         return "creating"
     if not init_alive(state):
         return "stopped"
+    if state.get("paused"):
+        return "paused"
     if os.path.exists(sd.fifo):
         return "created"
     return "running"

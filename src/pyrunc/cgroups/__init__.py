@@ -125,8 +125,8 @@ class Cgroups:
                 return "v1"
         if v2_dir is None:
             return None
-        if controller == "devices":
-            return "v2"   # an eBPF program, not a controller file
+        if controller in ("devices", "freezer"):
+            return "v2"   # an eBPF program and cgroup.freeze: no controller to enable
         return "v2" if controller in self._v2_available(v2_dir) else None
 
     def _v2_available(self, path):
@@ -185,6 +185,33 @@ class Cgroups:
                     w.path, w.value, target, strerror(e.errno))) from None
             finally:
                 os.close(fd)
+
+    def memory_usage(self):
+        """Bytes the container's memory cgroup uses now, or None."""
+        directory = self.dir_of("memory")
+        if directory is None:
+            return None
+        name = "memory.usage_in_bytes" if self.version_of("memory") == "v1" else \
+            "memory.current"
+        try:
+            with open(posixpath.join(directory, name)) as f:
+                return int(f.read())
+        except (OSError, ValueError):
+            return None
+
+    # -- freezer -----------------------------------------------------------
+    def freeze(self, frozen):
+        """Freeze or thaw every process of the container, and wait until
+        the kernel reports it done."""
+        version = self.version_of("freezer")
+        directory = self.dir_of("freezer")
+        if version is None or directory is None:
+            raise CgroupError("no freezer cgroup: cannot %s the container"
+                              % ("pause" if frozen else "resume"))
+        if version == "v1":
+            _freeze_v1(directory, frozen)
+        else:
+            _freeze_v2(directory, frozen)
 
     def _enable_v2(self, directory, controller):
         """Enable a v2 controller in the subtree_control of every ancestor
@@ -280,6 +307,55 @@ class Cgroups:
             except OSError as e:
                 left.append('%s: %s' % (d, strerror(e.errno)))
         return left
+
+
+def _write(path, text):
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.write(fd, text.encode())
+        finally:
+            os.close(fd)
+    except OSError as e:
+        raise CgroupError('write %r to "%s": %s' % (text, path, strerror(e.errno))) from None
+
+
+def _freeze_v1(directory, frozen):
+    """v1: freezer.state goes FREEZING -> FROZEN.  It has no change
+    notification, so the state is read again after short waits (as runc
+    does), re-asking for FROZEN each time, for up to ~2 s."""
+    import time
+    path = posixpath.join(directory, "freezer.state")
+    want = "FROZEN" if frozen else "THAWED"
+    delay = 0.0001
+    for _ in range(200):
+        _write(path, want)
+        with open(path) as f:
+            if f.read().strip() == want:
+                return
+        time.sleep(delay)
+        delay = min(delay * 2, 0.01)
+    raise CgroupError('"%s" did not reach %s' % (path, want))
+
+
+def _freeze_v2(directory, frozen):
+    """v2: write cgroup.freeze, then wait for "frozen 1" (or 0) in
+    cgroup.events, which the kernel signals with POLLPRI."""
+    import select
+    _write(posixpath.join(directory, "cgroup.freeze"), "1" if frozen else "0")
+    want = "frozen %d" % (1 if frozen else 0)
+    events = posixpath.join(directory, "cgroup.events")
+    fd = os.open(events, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLPRI)
+        while True:
+            if want in os.pread(fd, 4096, 0).decode().splitlines():
+                return
+            if not poller.poll(10000):
+                raise CgroupError('"%s" did not report %s' % (events, want))
+    finally:
+        os.close(fd)
 
 
 def _attach_device_filter(directory, rules):

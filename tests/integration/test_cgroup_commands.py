@@ -1,0 +1,135 @@
+"""pause / resume / update / ps on real containers."""
+import json
+import os
+import select
+import subprocess
+
+from .conftest import PYRUNC
+from .test_cgroups_resources import controller_file
+from .test_lifecycle import wait_exit
+
+
+class Ticking:
+    """A detached container that prints a line every 50 ms to a pipe (and
+    its errors to another): its progress is what the test reads."""
+
+    def __init__(self, env, script="while true; do echo tick; sleep 0.05; done",
+                 resources=None):
+        self.env = env
+        self.cid = env.cid()
+        spec = env.spec(["sh", "-c", script])
+        if resources:
+            spec["linux"]["resources"] = resources
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        r = subprocess.run(PYRUNC + ["--root", env.state_root, "run", "-d", "-b",
+                                     env.bundle(spec), self.cid],
+                           stdin=subprocess.DEVNULL, stdout=out_w, stderr=err_w)
+        os.close(out_w)
+        os.close(err_w)
+        assert r.returncode == 0
+        self.out, self.err = out_r, err_r
+        self.pid = env.state(self.cid)["pid"]
+
+    def progress(self, fd=None, wait=0.5):
+        """Bytes the container wrote within `wait` seconds (b"" if none)."""
+        fd = self.out if fd is None else fd
+        data = b""
+        while select.select([fd], [], [], wait)[0]:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            data += chunk
+            wait = 0.05
+        return data
+
+    def close(self):
+        assert self.env.pyrunc("delete", "-f", self.cid).returncode == 0
+        wait_exit(self.pid)
+        os.close(self.out)
+        os.close(self.err)
+
+
+def test_pause_stops_all_progress_and_resume_restarts_it(env):
+    c = Ticking(env)
+    assert b"tick" in c.progress()
+    assert env.pyrunc("pause", c.cid).returncode == 0
+    assert env.state(c.cid)["status"] == "paused"
+    c.progress(wait=0.1)            # what was written before the freeze
+    assert c.progress(wait=0.5) == b""
+    r = env.pyrunc("pause", c.cid)
+    assert r.returncode == 1 and "already paused" in r.stderr
+    assert env.pyrunc("resume", c.cid).returncode == 0
+    assert env.state(c.cid)["status"] == "running"
+    assert b"tick" in c.progress()
+    r = env.pyrunc("resume", c.cid)
+    assert r.returncode == 1 and "not paused" in r.stderr
+    c.close()
+
+
+def test_delete_force_of_a_paused_container(env):
+    c = Ticking(env)
+    assert env.pyrunc("pause", c.cid).returncode == 0
+    r = env.pyrunc("start", c.cid)
+    assert r.returncode == 1 and "paused" in r.stderr
+    c.close()   # teardown checks that nothing is left
+
+
+def test_update_changes_the_limits_of_a_running_container(env):
+    c = Ticking(env, resources={"pids": {"limit": 100}})
+    assert b"tick" in c.progress()
+    pids_max = controller_file(c.cid, "pids", "pids.max", "pids.max")
+    # containerd's way: the JSON on stdin
+    r = env.pyrunc("update", "--resources", "-", c.cid,
+                   input=json.dumps({"pids": {"limit": 50}}))
+    assert r.returncode == 0, r.stderr
+    assert open(pids_max).read().strip() == "50"
+    r = env.pyrunc("update", "--pids-limit", "1", "--memory", "64m", c.cid)
+    assert r.returncode == 0, r.stderr
+    assert open(pids_max).read().strip() == "1"
+    memory = controller_file(c.cid, "memory", "memory.limit_in_bytes", "memory.max")
+    assert open(memory).read().strip() == str(64 << 20)
+    # the shell can no longer fork its sleep (and dies of it)
+    assert b"can't fork" in c.progress(c.err)
+    wait_exit(c.pid)
+    r = env.pyrunc("update", "--pids-limit", "10", c.cid)
+    assert r.returncode == 1 and "not running" in r.stderr
+    c.close()
+
+
+def test_update_refuses_bad_input_and_changes_nothing(env):
+    c = Ticking(env, resources={"pids": {"limit": 100}})
+    pids_max = controller_file(c.cid, "pids", "pids.max", "pids.max")
+    for args, text in [
+        (["--pids-limit", "lots"], "--pids-limit: invalid number 'lots'"),
+        (["--memory", "12x"], "invalid size '12x'"),
+        (["--l3-cache-schema", "L3:0=f"], "Intel RDT is not supported"),
+        (["--resources", "/nonexistent.json"], "--resources /nonexistent.json: No such file"),
+        (["--resources", "-"], "--resources: invalid JSON"),
+        (["--resources", "-", "--pids-limit", "5"], "resources: expected object"),
+    ]:
+        r = env.pyrunc("update", *args, c.cid, input="[1,2" if args[-1] == "-" else
+                       "[1]" if "--pids-limit" in args and "-" in args else None)
+        assert r.returncode == 1 and text in r.stderr, (args, r.stderr)
+        assert len(r.stderr.splitlines()) == 1 and "Traceback" not in r.stderr
+    assert open(pids_max).read().strip() == "100"
+    c.close()
+    r = env.pyrunc("pause", c.cid)
+    assert r.returncode == 1 and "does not exist" in r.stderr
+
+
+def test_ps_lists_the_container_processes(env):
+    c = Ticking(env)
+    r = env.pyrunc("ps", "-f", "json", c.cid)
+    pids = json.loads(r.stdout)
+    assert c.pid in pids
+    r = env.pyrunc("ps", c.cid, "-o", "pid,comm")
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["PID", "COMMAND"]
+    assert [str(c.pid), "sh"] in [line.split() for line in lines[1:]]
+    # only the container's processes (a sleep may have come or gone since)
+    assert len(lines) >= 2 and all(int(line.split()[0]) in pids or line.split()[1] == "sleep"
+                                   for line in lines[1:])
+    c.close()
+    r = env.pyrunc("ps", "-f", "json", c.cid)
+    assert r.returncode == 1 and "does not exist" in r.stderr
