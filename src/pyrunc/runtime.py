@@ -19,6 +19,7 @@ import _signal
 from . import state as st
 from .cgroups import Cgroups
 from .errors import PyruncError, SpawnError, WrongState, quote, strerror
+from .files import write_once
 from .hooks import run_hooks, run_hooks_warn
 from .log import Logger
 
@@ -460,11 +461,7 @@ def _send_to_seccomp_listener(section, fd, pid, cid, bundle, annotations):
 def _write_proc(pid, name, text):
     path = "/proc/%d/%s" % (pid, name)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-        try:
-            os.write(fd, text.encode())
-        finally:
-            os.close(fd)
+        write_once(path, text)
     except OSError as e:
         raise SpawnError("write %s: %s" % (path, strerror(e.errno))) from None
 

@@ -10,6 +10,7 @@ import os
 import posixpath
 
 from ..errors import PyruncError, strerror
+from ..files import write_once
 
 
 class CgroupError(PyruncError):
@@ -261,15 +262,11 @@ class Cgroups:
                     _inherit_cpuset(d)
 
     def join(self, pid):
-        data = str(pid).encode()
+        data = str(pid)
         for _, path, _ in self.dirs:
             target = path + "/cgroup.procs"
             try:
-                fd = os.open(target, os.O_WRONLY | os.O_CLOEXEC)
-                try:
-                    os.write(fd, data)
-                finally:
-                    os.close(fd)
+                write_once(target, data)
             except OSError as e:
                 raise CgroupError('join cgroup "%s": %s' % (path, strerror(e.errno))) from None
 
@@ -311,11 +308,7 @@ class Cgroups:
 
 def _write(path, text):
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-        try:
-            os.write(fd, text.encode())
-        finally:
-            os.close(fd)
+        write_once(path, text)
     except OSError as e:
         raise CgroupError('write %r to "%s": %s' % (text, path, strerror(e.errno))) from None
 
