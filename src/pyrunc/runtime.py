@@ -59,13 +59,14 @@ class Runtime:
         host_mount = None
         try:
             cgroups = Cgroups.for_container(linux.get("cgroupsPath"), sd.id)
-            cgroups.create()
+            cgroups.plan_missing()
             # If this process is killed from here on, `delete --force` finds
             # what to remove (the child dies with us: PR_SET_PDEATHSIG).
             state = {"id": sd.id, "pid": 0, "start_time": None, "bundle": bundle,
                      "rootfs": rootfs, "created": st.now_rfc3339(), "owner": "",
                      "annotations": annotations, "cgroups": cgroups.to_state()}
             sd.save(state)
+            cgroups.create()
             if linux.get("resources"):
                 cgroups.apply(linux["resources"], self.log.warn, linux.get("devices") or ())
             process = config.get("process")
@@ -232,15 +233,17 @@ class Runtime:
         sd.open()
         try:
             state = self._load(sd)
-            if st.status_of(sd, state) == "stopped":
+            status = st.status_of(sd, state)
+            if status == "stopped" and not (all_processes and
+                                            Cgroups.from_state(state.get("cgroups")).pids()):
+                # (--all still reaches processes left without their init,
+                # as in a container without a pid namespace)
                 raise WrongState("container not running")
             if all_processes:
-                cg = Cgroups.from_state(state.get("cgroups"))
-                for pid in cg.pids():
-                    try:
-                        os.kill(pid, sig)
-                    except ProcessLookupError:
-                        pass
+                Cgroups.from_state(state.get("cgroups")).signal_all(
+                    sig, paused=status == "paused")
+                if not st.init_alive(state):
+                    return
             _signal_init(state, sig)
         finally:
             sd.unlock()
@@ -320,34 +323,39 @@ class Runtime:
             sd.unlock()
 
     def _kill_all_and_wait(self, state, thaw=False):
+        """SIGKILL everything of the container and wait until it is gone."""
         cg = Cgroups.from_state(state.get("cgroups"))
-        targets = []
+        init_fd = -1
         if st.init_alive(state):
-            targets.append(state["pid"])
-        for pid in cg.pids():
-            if pid not in targets:
-                targets.append(pid)
-        fds = []
-        for pid in targets:
             try:
-                fd = os.pidfd_open(pid)
+                init_fd = os.pidfd_open(state["pid"])
             except OSError:
-                continue
-            if pid == state["pid"] and not st.init_alive(state):
-                os.close(fd)
-                continue
-            fds.append(fd)
+                pass
+            if init_fd >= 0 and not st.init_alive(state):   # pid reused meanwhile
+                os.close(init_fd)
+                init_fd = -1
+        fds = [init_fd] if init_fd >= 0 else []
+        for pid in cg.pids():
+            if pid != state["pid"]:
+                try:
+                    fds.append(os.pidfd_open(pid))
+                except OSError:
+                    continue
+        cg.signal_all(9, paused=thaw)
+        if init_fd >= 0:
             try:
-                _signal.pidfd_send_signal(fd, 9)
+                _signal.pidfd_send_signal(init_fd, 9)
             except ProcessLookupError:
                 pass
-        if thaw:
-            cg.freeze(False)   # frozen processes die once thawed
         _wait_pidfds(fds)
 
     def _cleanup(self, sd, state):
         hooks = state.get("hooks") or {}
         cg = Cgroups.from_state(state.get("cgroups"))
+        if cg.pids():
+            # processes that outlived the init (no pid namespace): they go
+            # with the container, as with runc
+            self._kill_all_and_wait(state)
         for left in cg.destroy():
             self.log.warn("remove cgroup %s" % left)
         if state.get("host_mount"):

@@ -133,3 +133,54 @@ def test_ps_lists_the_container_processes(env):
     c.close()
     r = env.pyrunc("ps", "-f", "json", c.cid)
     assert r.returncode == 1 and "does not exist" in r.stderr
+
+
+def wait_for(predicate, timeout=10.0):
+    """Poll a condition the kernel gives no notification for (test only)."""
+    import time
+    end = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < end, "condition not reached in %.0f s" % timeout
+        time.sleep(0.02)
+
+
+def test_kill_all_reaches_every_process_while_they_fork(env):
+    """Without a pid namespace, the init's death does not take the others
+    along: kill --all must get every process, also those forked while it
+    runs."""
+    spec = env.spec(["sh", "-c", "while true; do sleep 30 & done"])
+    spec["linux"]["namespaces"] = [ns for ns in spec["linux"]["namespaces"]
+                                   if ns["type"] != "pid"]
+    spec["linux"]["resources"] = {"pids": {"limit": 40}}
+    cid = env.cid()
+    r = env.pyrunc("run", "-d", "-b", env.bundle(spec), cid)
+    assert r.returncode == 0, r.stderr
+    procs = controller_file(cid, "pids", "cgroup.procs", "cgroup.procs")
+
+    def members():
+        with open(procs) as f:
+            return f.read().split()
+    wait_for(lambda: len(members()) >= 20)
+    assert env.pyrunc("kill", "--all", cid, "KILL").returncode == 0
+    wait_for(lambda: members() == [])
+    assert env.state(cid)["status"] == "stopped"
+    assert env.pyrunc("delete", cid).returncode == 0
+
+
+def test_delete_takes_along_processes_that_outlived_the_init(env):
+    spec = env.spec(["sh", "-c", "sleep 30 & sleep 30 & exit 0"])
+    spec["linux"]["namespaces"] = [ns for ns in spec["linux"]["namespaces"]
+                                   if ns["type"] != "pid"]
+    cid = env.cid()
+    r = env.pyrunc("run", "-d", "-b", env.bundle(spec), cid)
+    assert r.returncode == 0, r.stderr
+    procs = controller_file(cid, "pids", "cgroup.procs", "cgroup.procs")
+    wait_for(lambda: env.state(cid)["status"] == "stopped")
+    with open(procs) as f:
+        left = [int(p) for p in f.read().split()]
+    assert len(left) == 2
+    r = env.pyrunc("delete", cid)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    for pid in left:
+        wait_exit(pid)
+    assert not os.path.exists(os.path.dirname(procs))

@@ -54,3 +54,36 @@ def test_cgroup_mount_inside_shows_the_container_cgroup_read_only(env):
     else:
         assert "cgroup.procs" in lines
     assert "1" in lines and lines[-1] == "ro"
+
+
+def test_a_cgroup_with_processes_is_not_shared(env):
+    """An existing cgroup that has processes of somebody else is refused,
+    and left as it was."""
+    top = "/pyrunc-test-%s" % uuid.uuid4().hex[:8]
+    made = []
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        for mnt in hierarchies():
+            d = mnt + top
+            os.mkdir(d)
+            made.append(d)
+        cpuset = [d for d in made if "/cpuset/" in d]
+        for d in cpuset:
+            for name in ("cpuset.cpus", "cpuset.mems"):
+                with open(os.path.dirname(d) + "/" + name) as f, open(d + "/" + name, "w") as g:
+                    g.write(f.read())
+        for d in made:
+            with open(d + "/cgroup.procs", "w") as f:
+                f.write(str(sleeper.pid))
+        spec = env.spec(["true"])
+        spec["linux"]["cgroupsPath"] = top
+        r = env.pyrunc("create", "-b", env.bundle(spec), env.cid())
+        assert r.returncode == 1 and "already has processes (%d)" % sleeper.pid in r.stderr
+        for d in made:
+            with open(d + "/cgroup.procs") as f:
+                assert f.read().split() == [str(sleeper.pid)]
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+        for d in made:
+            os.rmdir(d)

@@ -200,6 +200,32 @@ class Cgroups:
         except (OSError, ValueError):
             return None
 
+    def signal_all(self, sig, paused=False):
+        """Send sig to every process of the container, with no window for a
+        fork to escape it: cgroup.kill on v2 for SIGKILL, else the cgroup is
+        frozen while its processes are listed and signalled (then thawed,
+        unless the container was paused)."""
+        v2_dir = self.dir_of("freezer") if self.version_of("freezer") == "v2" else None
+        if sig == 9 and v2_dir and os.path.exists(posixpath.join(v2_dir, "cgroup.kill")):
+            _write(posixpath.join(v2_dir, "cgroup.kill"), "1")
+            return
+        frozen = False
+        if not paused and self.version_of("freezer"):
+            try:
+                self.freeze(True)
+                frozen = True
+            except CgroupError:
+                pass   # no freezer to use: signal what is there
+        try:
+            for pid in self.pids():
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+        finally:
+            if frozen or (paused and sig == 9):
+                self.freeze(False)   # killed processes die once thawed
+
     # -- freezer -----------------------------------------------------------
     def freeze(self, frozen):
         """Freeze or thaw every process of the container, and wait until
@@ -243,23 +269,43 @@ class Cgroups:
                 raise CgroupError('enable the %s controller in "%s": %s' % (
                     controller, control, strerror(e.errno))) from None
 
-    def create(self):
-        for name, path, _ in self.dirs:
+    def plan_missing(self):
+        """Note the directories create() will make (those missing now,
+        parents first) before making any: the state records them, so that
+        a runtime killed half-way leaves delete --force what to remove."""
+        for _, path, _ in self.dirs:
             missing = []
             p = path
             while not os.path.isdir(p):
                 missing.append(p)
                 p = posixpath.dirname(p)
-            for d in reversed(missing):
-                try:
-                    os.mkdir(d, 0o755)
-                except FileExistsError:
-                    continue
-                except OSError as e:
-                    raise CgroupError('mkdir cgroup "%s": %s' % (d, strerror(e.errno))) from None
-                self.created.append(d)
-                if name == "cpuset" or "cpuset" in name.split(","):
-                    _inherit_cpuset(d)
+            self.created.extend(d for d in reversed(missing) if d not in self.created)
+
+    def create(self):
+        """Make the planned directories; refuse a container cgroup that
+        exists already and has processes (it is somebody else's)."""
+        for d in self.created:
+            try:
+                os.mkdir(d, 0o755)
+            except FileExistsError:
+                continue
+            except OSError as e:
+                raise CgroupError('mkdir cgroup "%s": %s' % (d, strerror(e.errno))) from None
+            if any(not v2 and (leaf == d or leaf.startswith(d + "/"))
+                   and "cpuset" in (self.controllers.get(leaf) or name.split(","))
+                   for name, leaf, v2 in self.dirs):
+                _inherit_cpuset(d)
+        for _, path, _ in self.dirs:
+            if path in self.created:
+                continue
+            try:
+                with open(posixpath.join(path, "cgroup.procs")) as f:
+                    busy = f.read().split()
+            except OSError:
+                continue
+            if busy:
+                raise CgroupError('cgroup "%s" already has processes (%s): refusing to share '
+                                  'it' % (path, " ".join(busy[:5])))
 
     def join(self, pid):
         data = str(pid)
