@@ -246,6 +246,38 @@ def cmd_ps(g, o, a):
     return 0
 
 
+def parse_duration(text):
+    """Go's durations as runc takes them: 5s, 100ms, 1m30s, 2h."""
+    units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+    total, number, i = 0.0, "", 0
+    while i < len(text):
+        c = text[i]
+        if c.isdigit() or c == ".":
+            number += c
+            i += 1
+            continue
+        unit = next((u for u in ("ns", "us", "µs", "ms", "s", "m", "h")
+                     if text.startswith(u, i)), None)
+        if unit is None or not number:
+            raise BadArgument("invalid duration %r" % text)
+        total += float(number) * units[unit]
+        number, i = "", i + len(unit)
+    if number or total <= 0:
+        raise BadArgument("invalid duration %r (e.g. 5s, 500ms)" % text)
+    return total
+
+
+def cmd_events(g, o, a):
+    from .jsonio import dumps
+    interval = parse_duration(o.interval)
+
+    def emit(event):
+        sys.stdout.write(dumps(event) + "\n")
+        sys.stdout.flush()
+    _runtime(g).events(a[0], interval, emit, stats_only=o.stats)
+    return 0
+
+
 def cmd_spec(g, o, a):
     import json
     from .specgen import default_spec
@@ -324,6 +356,11 @@ COMMANDS = {c.name: c for c in [
         [Opt(["-f", "--format"], "format", "table or json", metavar="FORMAT", default="table",
              choices=("table", "json"))],
         ID + [("ps-options", False)] * 32, cmd_ps, raw_tail=True),
+    Cmd("events", "print stats and OOM events of a container as JSON lines",
+        [Opt(["--stats"], "stats", "print the stats once and exit"),
+         Opt(["--interval"], "interval", "time between stats (default 5s)", metavar="DURATION",
+             default="5s")],
+        ID, cmd_events),
     Cmd("spec", "write a default config.json",
         [BUNDLE, Opt(["--rootless"], "rootless", "a spec for a rootless container")],
         [], cmd_spec),

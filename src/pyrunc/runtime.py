@@ -293,6 +293,25 @@ class Runtime:
                 return []
             return sorted(Cgroups.from_state(state.get("cgroups")).pids())
 
+    def events(self, cid, interval, emit, stats_only=False):
+        """runc's `events`: see events.py.  emit(dict) is called per event."""
+        from . import events
+        with self._locked(cid) as (sd, state):
+            if st.status_of(sd, state) == "stopped":
+                raise WrongState("container not running")
+            cg = Cgroups.from_state(state.get("cgroups"))
+            pid_fd = os.pidfd_open(state["pid"])
+            if not st.init_alive(state):
+                os.close(pid_fd)
+                raise WrongState("container not running")
+        try:
+            if stats_only:
+                emit({"type": "stats", "id": cid, "data": events.stats(cg)})
+                return
+            events.stream(cid, cg, pid_fd, interval, emit)
+        finally:
+            os.close(pid_fd)
+
     def _locked(self, cid):
         return _Locked(self, cid)
 

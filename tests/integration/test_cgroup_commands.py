@@ -184,3 +184,51 @@ def test_delete_takes_along_processes_that_outlived_the_init(env):
     for pid in left:
         wait_exit(pid)
     assert not os.path.exists(os.path.dirname(procs))
+
+
+def test_events_stats_and_oom_stream(env, tmp_path):
+    """events --stats prints one stats event; events streams stats, reports
+    the OOM kill the test triggers after the stream has begun, and ends
+    when the container's init dies."""
+    trigger = tmp_path / "share"
+    trigger.mkdir()
+    os.mkfifo(trigger / "go")
+    spec = env.spec(["sh", "-c", "read x < /share/go; a=$(head -c 200000000 /dev/zero | "
+                                 "tr '\\0' x); echo survived"])
+    spec["mounts"].append({"destination": "/share", "type": "bind", "source": str(trigger),
+                           "options": ["rbind"]})
+    spec["linux"]["resources"] = {"memory": {"limit": 32 << 20, "swap": 32 << 20},
+                                  "pids": {"limit": 20}}
+    cid = env.cid()
+    assert env.pyrunc("run", "-d", "-b", env.bundle(spec), cid).returncode == 0
+    r = env.pyrunc("events", "--stats", cid)
+    (event,) = [json.loads(line) for line in r.stdout.splitlines()]
+    assert event["type"] == "stats" and event["id"] == cid
+    data = event["data"]
+    assert data["memory"]["usage"]["usage"] > 0
+    assert data["memory"]["usage"]["limit"] == 32 << 20
+    assert data["pids"] == {"current": 1, "limit": 20}
+    assert data["cpu"]["usage"]["total"] > 0
+
+    stream = subprocess.Popen(PYRUNC + ["--root", env.state_root, "events", "--interval",
+                                        "200ms", cid], stdout=subprocess.PIPE, text=True)
+    try:
+        assert json.loads(stream.stdout.readline())["type"] == "stats"
+        with open(trigger / "go", "w") as f:
+            f.write("go\n")
+        types = [json.loads(line)["type"] for line in stream.stdout]
+        assert stream.wait(timeout=30) == 0
+    finally:
+        stream.kill()
+    assert "oom" in types
+    assert env.state(cid)["status"] == "stopped"
+    assert env.pyrunc("delete", cid).returncode == 0
+
+
+def test_events_bad_input(env):
+    c = Ticking(env)
+    r = env.pyrunc("events", "--interval", "soon", c.cid)
+    assert r.returncode == 1 and "invalid duration 'soon'" in r.stderr
+    c.close()
+    r = env.pyrunc("events", "--stats", c.cid)
+    assert r.returncode == 1 and "does not exist" in r.stderr

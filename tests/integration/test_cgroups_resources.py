@@ -109,3 +109,16 @@ def test_a_wrongly_typed_resource_is_refused(env):
     spec["linux"]["resources"] = {"memory": {"limit": "1G"}}
     r = env.pyrunc("create", "-b", env.bundle(spec), env.cid())
     assert_clean_failure(env, r, "linux.resources.memory.limit: expected integer")
+
+
+def test_the_cgroup_mount_shows_the_container_its_own_limits(env):
+    spec = env.spec(["sh", "-c", "cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || "
+                                 "cat /sys/fs/cgroup/pids.max; "
+                                 "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null "
+                                 "|| cat /sys/fs/cgroup/memory.max; "
+                                 "touch /sys/fs/cgroup/x 2>&1 | grep -c Read-only"])
+    spec["mounts"].append({"destination": "/sys/fs/cgroup", "type": "cgroup",
+                           "source": "cgroup", "options": ["ro", "nosuid", "noexec", "nodev"]})
+    spec["linux"]["resources"] = {"pids": {"limit": 7}, "memory": {"limit": 48 << 20}}
+    r = env.run(spec)
+    assert r.stdout.split() == ["7", str(48 << 20), "1"], r.stderr
