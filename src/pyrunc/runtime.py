@@ -163,7 +163,10 @@ class Runtime:
                 child.kill()
             if host_mount is not None:
                 from . import hostmount
-                hostmount.unbind(host_mount)
+                try:
+                    hostmount.unbind(host_mount)
+                except PyruncError as e:   # the create's own error comes first
+                    self.log.warn(str(e))
             if cgroups is not None:
                 cgroups.destroy()
             sd.remove()
