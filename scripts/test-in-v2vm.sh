@@ -3,6 +3,7 @@
 # (Debian 12, kernel 6.1, cgroup_no_v1=all).  The wheel is built here (the
 # guest compiles ~10x slower) and installed in a venv in the guest.
 #   scripts/test-in-v2vm.sh [PYTEST ARGS...]      (default: the whole suite)
+#   V2_SYSTEMD=1 scripts/test-in-v2vm.sh ...       (systemd as init)
 # Needs root and `run-in-v2vm.sh --setup` once per machine.
 set -eu
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,7 +14,8 @@ trap 'rm -rf "$work"' EXIT
 "$python" -m pip wheel -q --no-deps -w "$work/dist" "$repo"
 cp -r "$repo/tests" "$repo/pyproject.toml" "$work/"
 args=${*:-tests}
-"$v2lab" --timeout "${V2_TIMEOUT:-2400}" --share "$work" -- sh -c "
+# V2_SYSTEMD=1 boots the VM with systemd as init (the systemd cgroup driver)
+"$v2lab" ${V2_SYSTEMD:+--systemd} --timeout "${V2_TIMEOUT:-2400}" --share "$work" -- sh -c "
     set -e; cd '$work'
     apt-get update -qq && apt-get install -y -qq strace apparmor >/dev/null
     python3 -m venv /tmp/venv

@@ -69,7 +69,7 @@ def _uint(text):
 
 def _runtime(g):
     from .runtime import Runtime
-    return Runtime(g.root, g.logger)
+    return Runtime(g.root, g.logger, systemd=g.systemd_cgroup)
 
 
 def _no_console(o):
@@ -313,7 +313,7 @@ GLOBAL = [
         default="text", choices=("text", "json")),
     Opt(["--debug"], "debug", "enable debug logging"),
     Opt(["--systemd-cgroup"], "systemd_cgroup",
-        "use the systemd cgroup driver (not supported yet)"),
+        "use the systemd cgroup driver (cgroupsPath slice:prefix:name)"),
     Opt(["--rootless"], "rootless_global", "accepted for runc compatibility",
         metavar="auto|true|false", default="auto"),
     Opt(["-v", "--version"], "version", "print the version"),

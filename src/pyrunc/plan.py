@@ -89,10 +89,14 @@ class Step:
 class HostInfo:
     """What the planner needs to know about the machine (tests fake it)."""
 
-    __slots__ = ("cap_last_cap", "cgroup_mounts", "apparmor", "selinux")
+    __slots__ = ("cap_last_cap", "cgroup_mounts", "apparmor", "selinux", "parent_joins")
 
-    def __init__(self, cap_last_cap=40, cgroup_mounts=(), apparmor=False, selinux=False):
+    def __init__(self, cap_last_cap=40, cgroup_mounts=(), apparmor=False, selinux=False,
+                 parent_joins=False):
         self.cap_last_cap = cap_last_cap
+        # the runtime puts the child in its cgroups (the systemd driver
+        # starts a scope with its pid), so the child waits for that
+        self.parent_joins = parent_joins
         # the LSMs that are enabled: their labels are applied, else ignored
         # with a warning
         self.apparmor = apparmor
@@ -279,6 +283,11 @@ def _plan_namespaces(plan, new_ns, joined, linux, host):
         # created once the child is in the container's cgroups, so that
         # they are its root.
         plan.clone_flags = flags & ~L.CLONE_NEWCGROUP
+        if host.parent_joins and not plan.user_ns:
+            # the parent joins the cgroups while the child mounts; the
+            # child waits for that at SYNC_CGROUP (as with a user namespace)
+            plan.add("SYNC", "wait for the runtime (setup)", a=SYNC_SETUP)
+            return
         if plan.user_ns:
             # The parent writes the maps, then joins the cgroups while the
             # child mounts; the child waits for that at SYNC_CGROUP.

@@ -86,9 +86,12 @@ def container_dir(h, cgroups_path, cid):
 class Cgroups:
     """The container's cgroup in every hierarchy."""
 
-    def __init__(self, dirs, created=(), controllers=None, mountpoints=None):
+    def __init__(self, dirs, created=(), controllers=None, mountpoints=None, unit=None):
         self.dirs = dirs              # [(hierarchy name, path, is_v2)]
         self.created = list(created)  # directories we made, parents first
+        # the systemd driver: [scope unit, slice]; systemd makes and removes
+        # the directories
+        self.unit = unit
         # v1: the controllers of each directory; the v2 ones are read from
         # cgroup.controllers when needed
         self.controllers = controllers or {}
@@ -104,16 +107,32 @@ class Cgroups:
             mountpoints[path] = h.mountpoint
         return cls(dirs, (), controllers, mountpoints)
 
+    @classmethod
+    def for_systemd(cls, cgroups_path, cid):
+        """The transient scope "prefix-name.scope" in its slice (systemd.py)."""
+        from . import systemd
+        if not systemd.running():
+            raise CgroupError("--systemd-cgroup: systemd is not running here")
+        unit, slice_ = systemd.unit_and_slice(cgroups_path, cid)
+        dirs, controllers, mountpoints = [], {}, {}
+        hs = hierarchies()
+        for (name, path, v2), h in zip(systemd.scope_dirs(unit, slice_, hs), hs):
+            dirs.append((name, path, v2))
+            controllers[path] = list(h.controllers)
+            mountpoints[path] = h.mountpoint
+        return cls(dirs, (), controllers, mountpoints, [unit, slice_])
+
     def to_state(self):
         return {"dirs": [list(d) for d in self.dirs], "created": self.created,
-                "controllers": self.controllers, "mountpoints": self.mountpoints}
+                "controllers": self.controllers, "mountpoints": self.mountpoints,
+                "unit": self.unit}
 
     @classmethod
     def from_state(cls, data):
         if not data:
             return cls([])
         return cls([tuple(d) for d in data["dirs"]], data.get("created", ()),
-                   data.get("controllers"), data.get("mountpoints"))
+                   data.get("controllers"), data.get("mountpoints"), data.get("unit"))
 
     # -- resources ---------------------------------------------------------
     def version_of(self, controller):
@@ -208,6 +227,8 @@ class Cgroups:
         v2_dir = self.dir_of("freezer") if self.version_of("freezer") == "v2" else None
         if sig == 9 and v2_dir and os.path.exists(posixpath.join(v2_dir, "cgroup.kill")):
             _write(posixpath.join(v2_dir, "cgroup.kill"), "1")
+            if paused:
+                self.freeze(False)   # no killed process stays frozen
             return
         frozen = False
         if not paused and self.version_of("freezer"):
@@ -308,6 +329,11 @@ class Cgroups:
                                   'it' % (path, " ".join(busy[:5])))
 
     def join(self, pid):
+        if self.unit:
+            from . import systemd
+            systemd.start_scope(self.unit[0], self.unit[1], pid,
+                                "pyrunc container %s" % self.unit[0])
+            return
         data = str(pid)
         for _, path, _ in self.dirs:
             target = path + "/cgroup.procs"
@@ -339,9 +365,12 @@ class Cgroups:
         return []
 
     def destroy(self):
-        """Remove the directories we created, deepest first.  Returns the
-        ones that could not be removed."""
+        """Remove the directories we created, deepest first (or stop the
+        systemd scope).  Returns the ones that could not be removed."""
         left = []
+        if self.unit:
+            from . import systemd
+            systemd.stop_unit(self.unit[0], lambda: not self.pids())
         for d in sorted(self.created, key=len, reverse=True):
             try:
                 os.rmdir(d)
