@@ -21,13 +21,6 @@ def unit_property(unit, prop):
                           capture_output=True, text=True).stdout.strip()
 
 
-def test_unit_and_slice_names():
-    assert systemd.unit_and_slice("system.slice:docker:abc", "x") == (
-        "docker-abc.scope", "system.slice")
-    assert systemd.unit_and_slice("", "c1") == ("pyrunc-c1.scope", "system.slice")
-    assert systemd.slice_path("a-b-c.slice") == "/a.slice/a-b.slice/a-b-c.slice"
-
-
 def test_a_scope_per_container_with_its_limits(env):
     cid = env.cid()
     unit = "pyrunc-%s.scope" % cid
