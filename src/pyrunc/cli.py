@@ -278,6 +278,13 @@ def cmd_events(g, o, a):
     return 0
 
 
+def cmd_features(g, o, a):
+    from .features import document
+    from .jsonio import dumps
+    sys.stdout.write(dumps(document(VERSION), indent=2) + "\n")
+    return 0
+
+
 def cmd_spec(g, o, a):
     import json
     from .specgen import default_spec
@@ -361,6 +368,8 @@ COMMANDS = {c.name: c for c in [
          Opt(["--interval"], "interval", "time between stats (default 5s)", metavar="DURATION",
              default="5s")],
         ID, cmd_events),
+    Cmd("features", "print the runtime-spec features document (what pyrunc supports)", [],
+        [], cmd_features),
     Cmd("spec", "write a default config.json",
         [BUNDLE, Opt(["--rootless"], "rootless", "a spec for a rootless container")],
         [], cmd_spec),

@@ -109,3 +109,23 @@ def test_debug_logs_the_plan_and_json_logs_go_to_the_log_file(env, tmp_path):
     assert r.returncode == 1
     last = json.loads(log.read_text().splitlines()[-1])
     assert last["level"] == "error" and "does not exist" in last["msg"]
+
+
+def test_features_lists_what_works(env):
+    from pyrunc.plan import parse_mount_options
+    r = env.pyrunc("features")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert (doc["ociVersionMin"], doc["ociVersionMax"]) == ("1.0.0", "1.3.0")
+    assert sorted(doc["linux"]["namespaces"]) == sorted(
+        ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"])
+    # every mount option listed is one the planner turns into flags
+    for opt in doc["mountOptions"]:
+        flags, prop, data = parse_mount_options([opt])
+        assert data == "", opt
+    seccomp = doc["linux"]["seccomp"]
+    assert "SCMP_ACT_NOTIFY" in seccomp["actions"]
+    assert "SCMP_ARCH_%s" % os.uname().machine.upper() in seccomp["archs"]
+    assert set(seccomp["supportedFlags"]) <= set(seccomp["knownFlags"])
+    assert doc["linux"]["cgroup"]["v1"] and doc["linux"]["cgroup"]["v2"]
+    assert doc["linux"]["mountExtensions"]["idmap"]["enabled"] is False

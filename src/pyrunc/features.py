@@ -1,0 +1,55 @@
+"""`pyrunc features`: the runtime-spec features document (features.md),
+listing only what this runtime really does."""
+import os
+
+from . import linux as L
+from .plan import MOUNT_FLAGS, NAMESPACE_FLAGS, PROPAGATION_FLAGS
+from .seccomp import ACTIONS, FLAGS, OPERATORS, libseccomp_version
+from .state import OCI_VERSION
+
+HOOKS = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart",
+         "poststop"]
+SECCOMP_ARCHES = ["SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_ARM",
+                  "SCMP_ARCH_AARCH64", "SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64",
+                  "SCMP_ARCH_MIPS64N32", "SCMP_ARCH_MIPSEL", "SCMP_ARCH_MIPSEL64",
+                  "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC", "SCMP_ARCH_PPC64",
+                  "SCMP_ARCH_PPC64LE", "SCMP_ARCH_RISCV64", "SCMP_ARCH_S390",
+                  "SCMP_ARCH_S390X"]
+
+
+def _kernel_at_least(major, minor):
+    try:
+        parts = os.uname().release.split(".")
+        return (int(parts[0]), int(parts[1].split("-")[0])) >= (major, minor)
+    except (ValueError, IndexError):
+        return False
+
+
+def document(version):
+    from ._shim import lib
+    from .seccomp import arch_name
+    arches = [a for a in SECCOMP_ARCHES
+              if lib.seccomp_arch_resolve_name(arch_name(a).encode()) != 0]
+    supported = [f for f in FLAGS if f != "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"
+                 or _kernel_at_least(5, 19)]
+    return {
+        "ociVersionMin": "1.0.0",
+        "ociVersionMax": OCI_VERSION,
+        "hooks": HOOKS,
+        "mountOptions": sorted(set(MOUNT_FLAGS) | set(PROPAGATION_FLAGS)),
+        "linux": {
+            "namespaces": sorted(NAMESPACE_FLAGS),
+            "capabilities": list(L.CAPABILITIES),
+            "cgroup": {"v1": True, "v2": True, "systemd": True, "systemdUser": False,
+                       "rdma": True},
+            "seccomp": {"enabled": True, "actions": sorted(ACTIONS),
+                        "operators": sorted(OPERATORS), "archs": arches,
+                        "knownFlags": sorted(FLAGS), "supportedFlags": sorted(supported)},
+            "apparmor": {"enabled": True},
+            "selinux": {"enabled": True},
+            "intelRdt": {"enabled": False},
+            "mountExtensions": {"idmap": {"enabled": False}},
+        },
+        "annotations": {"io.github.pyrunc.version": version,
+                        "io.github.pyrunc.libseccomp.version": libseccomp_version() or ""},
+    }
