@@ -362,7 +362,7 @@ COMMANDS = {c.name: c for c in [
     Cmd("ps", "list the processes of a container",
         [Opt(["-f", "--format"], "format", "table or json", metavar="FORMAT", default="table",
              choices=("table", "json"))],
-        ID + [("ps-options", False)] * 32, cmd_ps, raw_tail=True),
+        ID, cmd_ps, raw_tail=True),
     Cmd("events", "print stats and OOM events of a container as JSON lines",
         [Opt(["--stats"], "stats", "print the stats once and exit"),
          Opt(["--interval"], "interval", "time between stats (default 5s)", metavar="DURATION",
@@ -450,7 +450,7 @@ def parse(argv):
     if cmd.raw_tail:
         pos = argv[end:]
     required = sum(1 for _, req in cmd.args if req)
-    if len(pos) < required or len(pos) > len(cmd.args):
+    if len(pos) < required or (len(pos) > len(cmd.args) and not cmd.raw_tail):
         if required == len(cmd.args):
             raise UsageError('"%s" requires exactly %d argument(s)' % (name, required))
         raise UsageError('"%s" requires %d to %d argument(s)' % (name, required, len(cmd.args)))

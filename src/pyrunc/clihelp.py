@@ -24,6 +24,8 @@ def build_group():
     for c in cli.COMMANDS.values():
         args = [click.Argument([name.replace("-", "_")], required=req, metavar=name.upper())
                 for name, req in c.args]
+        if c.raw_tail:   # the rest of the line, passed on as it is
+            args.append(click.Argument(["rest"], nargs=-1, metavar="[ARGS]..."))
         group.add_command(click.Command(c.name, params=_params(c.opts) + args, help=c.help))
     return group
 

@@ -75,3 +75,21 @@ def test_invalid_ids(cid):
 @pytest.mark.parametrize("cid", ["a", "web-1", "a.b_c+d", "0" * 255])
 def test_valid_ids(cid):
     check_id(cid)
+
+
+def test_ps_passes_the_rest_of_the_line_on():
+    g, cmd, o, pos = cli.parse(["ps", "-f", "json", "c1"])
+    assert (cmd.name, o.format, pos) == ("ps", "json", ["c1"])
+    g, cmd, o, pos = cli.parse(["ps", "c1", "-ef", "--forest"])
+    assert (o.format, pos) == ("table", ["c1", "-ef", "--forest"])
+
+
+def test_every_help_page_renders_without_warnings(capsys):
+    import warnings
+    from pyrunc import cli
+    from pyrunc.clihelp import show_help
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for name in [None] + list(cli.COMMANDS):
+            show_help(name)
+    assert "update" in capsys.readouterr().out
