@@ -185,10 +185,7 @@ class Runtime:
 
     # -- start -------------------------------------------------------------
     def start(self, cid):
-        sd = st.StateDir(self.root, cid)
-        sd.open()
-        try:
-            state = self._load(sd)
+        with self._locked(cid) as (sd, state):
             status = st.status_of(sd, state)
             if status != "created":
                 raise WrongState("cannot start a container that is %s" % status
@@ -216,17 +213,11 @@ class Runtime:
                 run_hooks_warn(hooks, "poststart",
                                st.hook_state(cid, "running", state["pid"], state["bundle"],
                                              state.get("annotations")), self.log.warn)
-        finally:
-            sd.unlock()
 
     # -- state / list ------------------------------------------------------
     def state(self, cid):
-        sd = st.StateDir(self.root, cid)
-        sd.open()
-        try:
-            return st.oci_state(sd, self._load(sd))
-        finally:
-            sd.unlock()
+        with self._locked(cid) as (sd, state):
+            return st.oci_state(sd, state)
 
     def list(self):
         out = []
@@ -243,24 +234,18 @@ class Runtime:
 
     # -- kill --------------------------------------------------------------
     def kill(self, cid, sig, all_processes=False):
-        sd = st.StateDir(self.root, cid)
-        sd.open()
-        try:
-            state = self._load(sd)
+        with self._locked(cid) as (sd, state):
             status = st.status_of(sd, state)
-            if status == "stopped" and not (all_processes and
-                                            Cgroups.from_state(state.get("cgroups")).pids()):
+            cg = Cgroups.from_state(state.get("cgroups"))
+            if status == "stopped" and not (all_processes and cg.pids()):
                 # (--all still reaches processes left without their init,
                 # as in a container without a pid namespace)
                 raise WrongState("container not running")
             if all_processes:
-                Cgroups.from_state(state.get("cgroups")).signal_all(
-                    sig, paused=status == "paused")
+                cg.signal_all(sig, paused=status == "paused")
                 if not st.init_alive(state):
                     return
             _signal_init(state, sig)
-        finally:
-            sd.unlock()
 
     # -- pause / resume / update / ps ---------------------------------------
     def pause(self, cid):
@@ -320,7 +305,10 @@ class Runtime:
             if st.status_of(sd, state) == "stopped":
                 raise WrongState("container not running")
             cg = Cgroups.from_state(state.get("cgroups"))
-            pid_fd = os.pidfd_open(state["pid"])
+            try:
+                pid_fd = os.pidfd_open(state["pid"])
+            except ProcessLookupError:   # it died since the check
+                raise WrongState("container not running") from None
             if not st.init_alive(state):
                 os.close(pid_fd)
                 raise WrongState("container not running")
