@@ -113,6 +113,13 @@ def test_update_refuses_bad_input_and_changes_nothing(env):
         assert r.returncode == 1 and text in r.stderr, (args, r.stderr)
         assert len(r.stderr.splitlines()) == 1 and "Traceback" not in r.stderr
     assert open(pids_max).read().strip() == "100"
+    # checkBeforeUpdate: a memory limit below what the container uses now
+    memory = controller_file(c.cid, "memory", "memory.limit_in_bytes", "memory.max")
+    before = open(memory).read()
+    r = env.pyrunc("update", "--resources", "-", c.cid, input=json.dumps(
+        {"memory": {"limit": 4096, "checkBeforeUpdate": True}}))
+    assert r.returncode == 1 and "memory.limit: 4096 is below the current usage" in r.stderr
+    assert open(memory).read() == before
     c.close()
     r = env.pyrunc("pause", c.cid)
     assert r.returncode == 1 and "does not exist" in r.stderr
