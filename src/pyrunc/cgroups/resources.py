@@ -29,10 +29,6 @@ class Write:
     def __repr__(self):
         return "Write(%s/%s=%r)" % (self.controller, self.file, self.value)
 
-    def __eq__(self, other):
-        return (self.controller, self.file, self.value) == (other.controller, other.file,
-                                                          other.value)
-
 
 # runc's default device rules, appended after the config's own: mknod of
 # anything, and the devices every container gets.
