@@ -22,12 +22,13 @@ enum pyrunc_op_kind {
     PYRUNC_OP_NO_NEW_PRIVS, PYRUNC_OP_LOOKUP, PYRUNC_OP_READY,
     PYRUNC_OP_WAIT_START, PYRUNC_OP_CLOSE_FDS, PYRUNC_OP_EXEC,
     PYRUNC_OP_KEYRING, PYRUNC_OP_CLOSE, PYRUNC_OP_SECCOMP, PYRUNC_OP_CHROOT,
-    PYRUNC_OP_PERSONALITY, ...
+    PYRUNC_OP_PERSONALITY, PYRUNC_OP_SETNS_FD, PYRUNC_OP_DETACH,
+    PYRUNC_OP_CONSOLE, ...
 };
 
 enum pyrunc_msg_type {
     PYRUNC_MSG_SYNC, PYRUNC_MSG_PID, PYRUNC_MSG_ERROR, PYRUNC_MSG_READY,
-    PYRUNC_MSG_SECCOMP_FD, ...
+    PYRUNC_MSG_SECCOMP_FD, PYRUNC_MSG_CONSOLE_FD, ...
 };
 
 struct pyrunc_op {
@@ -61,6 +62,7 @@ int pyrunc_socketpair(int fds[2]);
 int pyrunc_has_openat2(void);
 int pyrunc_bind_private(const char *path);
 int pyrunc_umount_detach(const char *path);
+int pyrunc_set_child_subreaper(void);
 int pyrunc_attach_device_filter(const char *cgroup_dir, const void *insns, int n_insns);
 
 #define MS_RDONLY ...

@@ -27,6 +27,8 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <linux/capability.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
@@ -60,6 +62,23 @@
 #define DETAIL_HOOK_STATUS 3   /* err = 0, pid = wait status */
 #define DETAIL_CWD_OUTSIDE 4
 #define DETAIL_SYMLINK_TARGET 5
+#define DETAIL_NOT_DEVPTS 6
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+#ifndef DEVPTS_SUPER_MAGIC
+#define DEVPTS_SUPER_MAGIC 0x1cd1
+#endif
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#define PYRUNC_OPEN_TREE_CLONE 1
+#define PYRUNC_MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#define PYRUNC_MOVE_MOUNT_T_EMPTY_PATH 0x00000040
 
 struct clone_args_v2 {
     uint64_t flags, pidfd, child_tid, parent_tid, exit_signal;
@@ -887,10 +906,11 @@ static int op_lookup(struct child *c, struct pyrunc_op *op)
     return seen_eacces ? -EACCES : -ENOENT;
 }
 
-/* SCMP_ACT_NOTIFY: the kernel gives the filter's listener fd to whoever
- * loads it; it goes up to the runtime (which hands it to listenerPath) and
- * is closed here, so the container never holds it. */
-static int send_fd(struct child *c, int fd)
+/* An fd for the runtime, sent up the sync socket with SCM_RIGHTS: the
+ * seccomp listener (the runtime hands it to listenerPath) or the pty master
+ * (to --console-socket).  The child closes its copy afterwards, so the
+ * container never holds it. */
+static int send_fd(struct child *c, int type, int fd)
 {
     struct pyrunc_msg m;
     struct iovec iov;
@@ -902,7 +922,7 @@ static int send_fd(struct child *c, int fd)
     struct cmsghdr *cm;
 
     memset(&m, 0, sizeof(m));
-    m.type = PYRUNC_MSG_SECCOMP_FD;
+    m.type = type;
     m.pid = (int)getpid();
     iov.iov_base = &m;
     iov.iov_len = sizeof(m);
@@ -942,8 +962,151 @@ static int op_seccomp(struct child *c, struct pyrunc_op *op)
         return -errno;
     if (!op->b)
         return 0;
-    r = send_fd(c, (int)fd);
+    r = send_fd(c, PYRUNC_MSG_SECCOMP_FD, (int)fd);
     close((int)fd);
+    return r;
+}
+
+/* Bind the pty peer over /dev/console (created as a file if missing; a
+ * symlink there is never followed: CVE-2025-52565 class).  The source is
+ * the peer fd itself, not a /dev/pts/N path that could be swapped. */
+static int mount_console(int root, int peer)
+{
+    struct open_how how;
+    char p[64], q[64];
+    int target, tree, r = 0, dev;
+
+    memset(&how, 0, sizeof(how));
+    how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    dev = (int)syscall(SYS_openat2, root, "dev", &how, sizeof(how));
+    if (dev < 0)
+        return -errno;
+    {
+        /* O_PATH fds cannot create: reopen the directory */
+        int d = open(fdpath(p, dev), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        close(dev);
+        if (d < 0)
+            return -errno;
+        dev = d;
+    }
+    /* reached, never opened: it may be a device node of the image */
+    target = openat(dev, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (target < 0 && errno == ENOENT) {
+        int f = openat(dev, "console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+                       0600);
+        if (f >= 0) {
+            close(f);
+            target = openat(dev, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        }
+    }
+    close(dev);
+    if (target < 0)
+        return -errno;
+    {
+        struct stat st;
+        if (fstat(target, &st) < 0 || S_ISLNK(st.st_mode) || S_ISDIR(st.st_mode)) {
+            close(target);
+            return -ELOOP;
+        }
+    }
+    tree = (int)syscall(SYS_open_tree, peer, "", PYRUNC_OPEN_TREE_CLONE | O_CLOEXEC |
+                        AT_EMPTY_PATH);
+    if (tree >= 0) {
+        if (syscall(SYS_move_mount, tree, "", target, "", PYRUNC_MOVE_MOUNT_F_EMPTY_PATH |
+                    PYRUNC_MOVE_MOUNT_T_EMPTY_PATH) < 0)
+            r = -errno;
+        close(tree);
+    } else if (errno == ENOSYS) {
+        if (mount(fdpath(q, peer), fdpath(p, target), NULL, MS_BIND, NULL) < 0)
+            r = -errno;
+    } else {
+        r = -errno;
+    }
+    close(target);
+    return r;
+}
+
+static int op_console(struct child *c, struct pyrunc_op *op, int index)
+{
+    struct open_how how;
+    struct statfs sfs;
+    struct stat st;
+    int root, master, peer, unlock = 0, r, fd;
+
+    root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0)
+        return -errno;
+    memset(&how, 0, sizeof(how));
+    how.flags = O_RDWR | O_NOCTTY | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    master = (int)syscall(SYS_openat2, root, "dev/ptmx", &how, sizeof(how));
+    if (master < 0) {
+        r = -errno;
+        close(root);
+        return r;
+    }
+    /* the container's own devpts, not a node the image put there */
+    if (fstatfs(master, &sfs) < 0 || fstat(master, &st) < 0 ||
+        sfs.f_type != DEVPTS_SUPER_MAGIC || !S_ISCHR(st.st_mode)) {
+        close(master);
+        close(root);
+        fail(c, index, EINVAL, DETAIL_NOT_DEVPTS, 0);
+    }
+    if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+        goto err;
+    peer = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (peer < 0)
+        goto err;
+    if (op->a > 0 && op->b > 0) {
+        struct winsize ws;
+        memset(&ws, 0, sizeof(ws));
+        ws.ws_row = (unsigned short)op->a;
+        ws.ws_col = (unsigned short)op->b;
+        if (ioctl(peer, TIOCSWINSZ, &ws) < 0)
+            goto err_peer;
+    }
+    if (op->c && (r = mount_console(root, peer)) < 0) {
+        errno = -r;
+        goto err_peer;
+    }
+    close(root);
+    r = send_fd(c, PYRUNC_MSG_CONSOLE_FD, master);
+    close(master);
+    if (r < 0) {
+        close(peer);
+        return r;
+    }
+    /* the pty becomes the controlling terminal of a new session */
+    if (setsid() < 0 && errno != EPERM) {
+        r = -errno;
+        close(peer);
+        return r;
+    }
+    if (ioctl(peer, TIOCSCTTY, 0) < 0) {
+        r = -errno;
+        close(peer);
+        return r;
+    }
+    for (fd = 0; fd < 3; fd++)
+        if (dup2(peer, fd) < 0) {
+            r = -errno;
+            close(peer);
+            return r;
+        }
+    if (peer > 2)
+        close(peer);
+    return 0;
+err_peer:
+    r = -errno;
+    close(peer);
+    close(master);
+    close(root);
+    return r;
+err:
+    r = -errno;
+    close(master);
+    close(root);
     return r;
 }
 
@@ -988,6 +1151,13 @@ static int run_op(struct child *c, struct pyrunc_op *op, int index)
         close(fd);
         return r;
     }
+    case PYRUNC_OP_SETNS_FD:
+        return setns((int)op->a, (int)op->b) < 0 ? -errno : 0;
+    case PYRUNC_OP_DETACH:
+        prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+        return 0;
+    case PYRUNC_OP_CONSOLE:
+        return op_console(c, op, index);
     case PYRUNC_OP_SECCOMP:
         return op_seccomp(c, op);
     case PYRUNC_OP_CLOSE:
@@ -1197,6 +1367,11 @@ int pyrunc_bind_private(const char *path)
 int pyrunc_umount_detach(const char *path)
 {
     return umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 ? -errno : 0;
+}
+
+int pyrunc_set_child_subreaper(void)
+{
+    return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 ? -errno : 0;
 }
 
 int pyrunc_attach_device_filter(const char *cgroup_dir, const void *insns, int n_insns)

@@ -73,6 +73,15 @@ enum pyrunc_op_kind {
                                 it notifies, send the listener fd up */
     PYRUNC_OP_CHROOT,        /* no mount namespace: chroot into the open root */
     PYRUNC_OP_PERSONALITY,   /* a = execution domain | flags */
+    PYRUNC_OP_SETNS_FD,      /* a fd (a pidfd), b CLONE_NEW* flags: join
+                                those namespaces of that process at once */
+    PYRUNC_OP_DETACH,        /* from here on, live on if the runtime dies */
+    PYRUNC_OP_CONSOLE,       /* a rows, b columns (0: leave the size), c 1:
+                                bind the pty over /dev/console.  Open the
+                                container's /dev/ptmx (a devpts), get the
+                                peer with TIOCGPTPEER, send the master up
+                                (PYRUNC_MSG_CONSOLE_FD), make the peer the
+                                controlling terminal and stdio */
 };
 
 struct pyrunc_op {
@@ -100,6 +109,7 @@ enum pyrunc_msg_type {
     PYRUNC_MSG_ERROR,      /* op = failing step, err = errno */
     PYRUNC_MSG_READY,      /* created: blocked before the user process */
     PYRUNC_MSG_SECCOMP_FD, /* with SCM_RIGHTS: the seccomp notify listener */
+    PYRUNC_MSG_CONSOLE_FD, /* with SCM_RIGHTS: the pty master */
 };
 
 struct pyrunc_msg {
@@ -124,6 +134,8 @@ int pyrunc_bind_private(const char *path);
 int pyrunc_umount_detach(const char *path);
 /* cgroup v2 device rules: load a BPF_PROG_TYPE_CGROUP_DEVICE program of
  * n_insns instructions and attach it to the cgroup directory.  0 or -errno. */
+/* PR_SET_CHILD_SUBREAPER for the foreground run/exec.  0 or -errno. */
+int pyrunc_set_child_subreaper(void);
 int pyrunc_attach_device_filter(const char *cgroup_dir, const void *insns, int n_insns);
 
 #endif

@@ -179,6 +179,13 @@ def check(config):
         _check_linux(ck, linux)
 
 
+def check_process(process):
+    """Check a process object on its own (exec --process FILE)."""
+    ck = _Checker()
+    ck.obj(process, "process")
+    _check_process(ck, process)
+
+
 def _check_process(ck, process):
     args = ck.field(process, "args", "process", "strings")
     if not args and "commandLine" not in process:
@@ -193,8 +200,11 @@ def _check_process(ck, process):
     for i, e in enumerate(env):
         if "=" not in e:
             ck.fail("process.env[%d]" % i, "expected KEY=value, got %r" % e)
-    if ck.field(process, "terminal", "process", "bool"):
-        ck.fail("process.terminal", "terminals are not supported yet by this version of pyrunc")
+    ck.field(process, "terminal", "process", "bool")
+    size = ck.field(process, "consoleSize", "process", "object")
+    if size is not None:
+        ck.field(size, "height", "process.consoleSize", "uint", required=True)
+        ck.field(size, "width", "process.consoleSize", "uint", required=True)
     ck.field(process, "noNewPrivileges", "process", "bool")
     ck.field(process, "apparmorProfile", "process", "string")
     ck.field(process, "selinuxLabel", "process", "string")

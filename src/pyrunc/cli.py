@@ -15,9 +15,10 @@ VERSION = "0.1.0"
 
 
 class Opt:
-    __slots__ = ("dest", "names", "metavar", "kind", "default", "help", "choices")
+    __slots__ = ("dest", "names", "metavar", "kind", "default", "help", "choices", "repeat")
 
-    def __init__(self, names, dest, help, metavar=None, kind=str, default=None, choices=None):
+    def __init__(self, names, dest, help, metavar=None, kind=str, default=None, choices=None,
+                 repeat=False):
         self.names = names
         self.dest = dest
         self.metavar = metavar      # None: a boolean flag
@@ -25,6 +26,7 @@ class Opt:
         self.default = default if default is not None or metavar else False
         self.help = help
         self.choices = choices
+        self.repeat = repeat        # may be given many times: a list
 
 
 class Cmd:
@@ -56,7 +58,7 @@ class Args:
 
     def __init__(self, opts):
         for o in opts:
-            setattr(self, o.dest, o.default)
+            setattr(self, o.dest, [] if o.repeat else o.default)
 
 
 def _uint(text):
@@ -69,27 +71,103 @@ def _uint(text):
 
 def _runtime(g):
     from .runtime import Runtime
-    return Runtime(g.root, g.logger, systemd=g.systemd_cgroup)
-
-
-def _no_console(o):
-    if o.console_socket:
-        raise BadArgument("--console-socket: terminals are not supported yet by this version "
-                          "of pyrunc")
+    return Runtime(g.root, g.logger, systemd=g.systemd_cgroup, subreaper=True)
 
 
 def cmd_create(g, o, a):
-    _no_console(o)
     _runtime(g).create(a[0], o.bundle, pid_file=o.pid_file, no_pivot=o.no_pivot,
-                       no_new_keyring=o.no_new_keyring, preserve_fds=o.preserve_fds)
+                       no_new_keyring=o.no_new_keyring, preserve_fds=o.preserve_fds,
+                       console_socket=o.console_socket)
     return 0
 
 
 def cmd_run(g, o, a):
-    _no_console(o)
     return _runtime(g).run(a[0], o.bundle, pid_file=o.pid_file, no_pivot=o.no_pivot,
                            no_new_keyring=o.no_new_keyring, preserve_fds=o.preserve_fds,
-                           detach=o.detach)
+                           detach=o.detach, console_socket=o.console_socket)
+
+
+class ExecFailed(PyruncError):
+    """runc's `exec failed: ...`, exit status 255: the process did not
+    start (Podman maps the words to 126 and 127)."""
+
+    exit_code = 255
+
+
+def cmd_exec(g, o, a):
+    """Every failure of runc's exec is `exec failed: ...` with status 255."""
+    from .errors import SpawnError
+    rt = _runtime(g)
+    try:
+        if o.process:
+            process = load_process_file(o.process)
+        else:
+            process = exec_process(rt.saved_process(a[0]), o, a[1:])
+        return rt.exec(a[0], process, detach=o.detach, pid_file=o.pid_file,
+                       console_socket=o.console_socket, preserve_fds=o.preserve_fds,
+                       ignore_paused=o.ignore_paused)
+    except SpawnError as e:
+        raise ExecFailed("exec failed: unable to start container process: %s" % e) from None
+    except PyruncError as e:
+        raise ExecFailed("exec failed: %s" % e) from None
+
+
+def load_process_file(path):
+    from .bundle import check_process
+    from .jsonio import loads
+    try:
+        with open(path, "rb") as f:
+            process = loads(f.read())
+    except OSError as e:
+        raise BadArgument("--process %s: %s" % (path, e.strerror)) from None
+    except ValueError as e:
+        raise BadArgument("--process %s: invalid JSON: %s" % (path, e)) from None
+    check_process(process)
+    return process
+
+
+def exec_process(base, o, args):
+    """The process of `exec ID ARGS...`: the container's own process with
+    the flags applied (runc's rules)."""
+    from .bundle import check_process
+    from .linux import CAP_NUMBERS
+    if not args:
+        raise BadArgument("exec: no command given (exec ID COMMAND [ARG...] or --process FILE)")
+    p = dict(base or {"cwd": "/", "env": []})
+    p["args"] = list(args)
+    p["terminal"] = bool(o.tty)
+    p.pop("consoleSize", None)
+    p["env"] = list(p.get("env") or ()) + list(o.env)
+    if o.cwd:
+        p["cwd"] = o.cwd
+    user = dict(p.get("user") or {})
+    if o.user:
+        uid, _, gid = o.user.partition(":")
+        if not uid.isdigit() or (gid and not gid.isdigit()):
+            raise BadArgument("--user %r: expected UID[:GID] (numbers)" % o.user)
+        user["uid"] = int(uid)
+        user["gid"] = int(gid) if gid else 0
+    if o.additional_gids:
+        user["additionalGids"] = list(user.get("additionalGids") or ()) + o.additional_gids
+    p["user"] = user
+    if o.cap:
+        caps = {k: list(v) for k, v in (p.get("capabilities") or {}).items()}
+        for name in o.cap:
+            cap = name.upper() if name.upper().startswith("CAP_") else "CAP_" + name.upper()
+            if cap not in CAP_NUMBERS:
+                raise BadArgument("--cap %r: unknown capability" % name)
+            for kind in ("bounding", "effective", "permitted"):
+                if cap not in caps.setdefault(kind, []):
+                    caps[kind].append(cap)
+        p["capabilities"] = caps
+    if o.no_new_privs:
+        p["noNewPrivileges"] = True
+    if o.apparmor:
+        p["apparmorProfile"] = o.apparmor
+    if o.process_label:
+        p["selinuxLabel"] = o.process_label
+    check_process(p)
+    return p
 
 
 def cmd_start(g, o, a):
@@ -308,7 +386,7 @@ PRESERVE_FDS = Opt(["--preserve-fds"], "preserve_fds",
                    "pass N additional file descriptors to the container (stdio + N)",
                    metavar="N", kind=_uint, default=0)
 CONSOLE_SOCKET = Opt(["--console-socket"], "console_socket",
-                     "unix socket to send the pty master to (not supported yet)",
+                     "unix socket to send the pty master to (process.terminal)",
                      metavar="PATH")
 ID = [("container-id", True)]
 
@@ -335,6 +413,27 @@ COMMANDS = {c.name: c for c in [
         [BUNDLE, CONSOLE_SOCKET, Opt(["-d", "--detach"], "detach", "detach from the container"),
          PID_FILE, NO_PIVOT, NO_NEW_KEYRING, PRESERVE_FDS],
         ID, cmd_run),
+    Cmd("exec", "run a new process in a running container",
+        [Opt(["--process", "-p"], "process", "process.json: the whole process object",
+             metavar="FILE"),
+         Opt(["-t", "--tty"], "tty", "allocate a pseudo-terminal"),
+         Opt(["-d", "--detach"], "detach", "do not wait for the process"),
+         PID_FILE, CONSOLE_SOCKET,
+         Opt(["-e", "--env"], "env", "set an environment variable (repeatable)",
+             metavar="KEY=VALUE", repeat=True),
+         Opt(["-u", "--user"], "user", "run as UID[:GID]", metavar="UID[:GID]"),
+         Opt(["-g", "--additional-gids"], "additional_gids", "an additional group (repeatable)",
+             metavar="GID", kind=_uint, repeat=True),
+         Opt(["--cwd"], "cwd", "working directory in the container", metavar="DIR"),
+         Opt(["-c", "--cap"], "cap", "add a capability (repeatable)", metavar="CAP",
+             repeat=True),
+         Opt(["--no-new-privs"], "no_new_privs", "set no_new_privs for the process"),
+         Opt(["--apparmor"], "apparmor", "AppArmor profile of the process", metavar="PROFILE"),
+         Opt(["--process-label"], "process_label", "SELinux label of the process",
+             metavar="LABEL"),
+         PRESERVE_FDS,
+         Opt(["--ignore-paused"], "ignore_paused", "exec even if the container is paused")],
+        ID + [("command", False)], cmd_exec, raw_tail=True),
     Cmd("state", "print the state of a container as JSON", [], ID, cmd_state),
     Cmd("kill", "send a signal (default SIGTERM) to the container's init",
         [Opt(["-a", "--all"], "all", "send the signal to all processes of the container")],
@@ -421,7 +520,10 @@ def _parse_opts(opts, argv, i, ns, positionals, stop_at_positional):
                 raise UsageError("invalid value %r for %s (choose from %s)"
                                  % (value, o.names[-1], ", ".join(o.choices)))
             try:
-                setattr(ns, o.dest, o.kind(value))
+                if o.repeat:
+                    getattr(ns, o.dest).append(o.kind(value))
+                else:
+                    setattr(ns, o.dest, o.kind(value))
             except ValueError:
                 raise UsageError("invalid value %r for %s" % (value, o.names[-1])) from None
         i += 1
@@ -485,7 +587,7 @@ def main(argv=None):
     except PyruncError as e:
         g.logger.error(str(e))
         sys.stderr.write("%s\n" % e)
-        code = 1
+        code = e.exit_code
     except KeyboardInterrupt:
         code = 130
     except Exception as e:  # a bug: one line, the traceback only with --debug

@@ -416,6 +416,11 @@ def _plan_rootfs(plan, config, bundle, rootfs, linux, host, no_pivot):
         plan.add("MOVE_ROOT", "move rootfs to / and chroot (--no-pivot)")
     else:
         plan.add("PIVOT_ROOT", "pivot_root to %s" % rootfs)
+    process = config.get("process")
+    if process is not None and process.get("terminal"):
+        # in the container's own devpts; /dev/console is bound before "/"
+        # may become read-only
+        _plan_console(plan, process, console=True)
     if (config.get("root") or {}).get("readonly"):
         plan.add("REMOUNT_ROOT", 'remount "/" read-only', a=L.MS_RDONLY)
     if root_prop:
@@ -490,7 +495,53 @@ def _plan_hook(plan, name, index, hook, segment):
              v1=args, v2=hook.get("env") or [], a=hook.get("timeout") or 0, b=segment)
 
 
-def _plan_process(plan, process, host, preserve_fds, hooks, config_linux):
+def _plan_console(plan, process, console):
+    size = process.get("consoleSize") or {}
+    plan.add("CONSOLE", "set up the console (pty)", a=size.get("height", 0),
+             b=size.get("width", 0), c=int(console))
+
+
+def make_exec_plan(config, process, host, pidfd, init_pid, preserve_fds=0):
+    """The plan of `exec`: a process that enters the running container
+    whose config is `config` (its init is init_pid, held by pidfd) and runs
+    `process` (a checked process object).
+
+    It joins the container's cgroups itself, before anything else (the
+    paths are the host's), then every namespace of the container at once
+    through the pidfd (the kernel orders them, user first), forks once more
+    into the pid (and time) namespace, and sets up the process as create
+    does for the init."""
+    plan = SpawnPlan()
+    linux = config.get("linux") or {}
+    kinds = {ns["type"] for ns in linux.get("namespaces") or ()}
+    plan.self_join = True
+    for _, path, is_v2 in host.cgroup_mounts:
+        if not is_v2:
+            plan.add("WRITE_HOST", 'join cgroup "%s"' % path, s1=path + "/tasks", s2="0")
+    flags = 0
+    for kind in kinds:
+        flags |= NAMESPACE_FLAGS[kind]
+    if flags:
+        plan.add("SETNS_FD", "join the namespaces of the container (%s)"
+                 % ", ".join(k for k in JOIN_ORDER if k in kinds), a=pidfd, b=flags)
+    if "pid" in kinds or "time" in kinds:
+        plan.add("FORK", "fork into the container's pid namespace")
+    if "mount" not in kinds:
+        # no mount namespace: the container's root is a directory of the host's
+        root = "/proc/%d/root" % init_pid
+        plan.add("OPEN_ROOT", "open the container's root %s" % root, s1=root)
+        plan.add("CHROOT", "chroot to the container's root")
+    plan.add("CLOSE", "close the container's pidfd", a=pidfd)
+    if process.get("terminal"):
+        _plan_console(plan, process, console=False)
+    plan.has_process = True
+    _plan_process(plan, process, host, preserve_fds, {}, linux, entering=True)
+    return plan
+
+
+def _plan_process(plan, process, host, preserve_fds, hooks, config_linux, entering=False):
+    """The user process's steps.  entering: an `exec` process, which
+    starts at once: no exec fifo, no startContainer hooks."""
     for rl in process.get("rlimits") or ():
         plan.add("RLIMIT", "setrlimit %s" % rl["type"], a=L.RLIMITS[rl["type"]],
                  b=rl["soft"], c=rl["hard"])
@@ -550,8 +601,12 @@ def _plan_process(plan, process, host, preserve_fds, hooks, config_linux):
             path = e[5:]
     args = process["args"]
     plan.add("LOOKUP", "exec: %s" % _q(args[0]), s1=args[0], s2=path)
-    plan.add("READY", "signal created")
-    plan.fifo_step = plan.add("WAIT_START", "wait for start on the exec fifo", a=-1)
+    if entering:
+        # the runtime may exit once the process runs (exec --detach)
+        plan.add("DETACH", "stop dying with the runtime")
+    else:
+        plan.add("READY", "signal created")
+        plan.fifo_step = plan.add("WAIT_START", "wait for start on the exec fifo", a=-1)
     for i, h in enumerate(hooks.get("startContainer") or ()):
         _plan_hook(plan, "startContainer", i, h, 1)
     if seccomp is not None and nnp and not notify:

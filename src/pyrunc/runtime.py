@@ -27,30 +27,45 @@ DEFAULT_ROOT = "/run/pyrunc"
 
 
 class Runtime:
-    def __init__(self, root=DEFAULT_ROOT, logger=None, systemd=False):
+    def __init__(self, root=DEFAULT_ROOT, logger=None, systemd=False, subreaper=False):
         self.root = root
         self.log = logger or Logger()
         self.systemd = systemd   # the systemd cgroup driver for new containers
+        # foreground run and exec reap what the container's process leaves
+        # behind (PR_SET_CHILD_SUBREAPER): for the CLI, whose only children
+        # are the container's; a library caller may have others
+        self.subreaper = subreaper
 
     # -- create ------------------------------------------------------------
     def create(self, cid, bundle, pid_file=None, no_pivot=False, no_new_keyring=False,
-               preserve_fds=0):
+               preserve_fds=0, console_socket=None, _on_console=None):
         """Create the container: its init waits on the exec fifo for start.
-        Returns the init's pid."""
+        With process.terminal, the pty master goes to console_socket (a
+        unix socket's path).  Returns the init's pid."""
         from .bundle import load  # create's own modules: not for start,
-        sd = st.StateDir(self.root, cid)  # state, kill, delete
+        from .console import check_mode  # state, kill, delete
+        sd = st.StateDir(self.root, cid)
         bundle = os.path.abspath(bundle)
         config, rootfs = load(bundle)
+        terminal = bool((config.get("process") or {}).get("terminal"))
+        check_mode(terminal, console_socket, detach=_on_console is None)
+        sock = None
+        if console_socket and terminal:
+            from .console import ConsoleSocket
+            sock = ConsoleSocket(console_socket)
+            _on_console = sock.send
         sd.create()
         try:
             return self._create(sd, config, bundle, rootfs, pid_file, no_pivot,
-                                no_new_keyring, preserve_fds)
+                                no_new_keyring, preserve_fds, _on_console)
         finally:
             sd.unlock()
+            if sock is not None:
+                sock.close()
 
     def _create(self, sd, config, bundle, rootfs, pid_file, no_pivot, no_new_keyring,
-                preserve_fds):
-        from .plan import SYNC_HOOKS, SYNC_SETUP, HostInfo, Step, make_plan
+                preserve_fds, on_console):
+        from .plan import SYNC_HOOKS, SYNC_SETUP, HostInfo, make_plan
         linux = config.get("linux") or {}
         hooks = config.get("hooks") or {}
         annotations = config.get("annotations") or {}
@@ -89,21 +104,13 @@ class Runtime:
             plan = make_plan(config, bundle, rootfs, host, no_pivot=no_pivot,
                              no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
                              container_id=sd.id)
-            # The child must not keep the state lock: a flock lives as long
-            # as any copy of its fd.
-            plan.steps.insert(0, Step("CLOSE", "close the state lock", a=sd.lock_fd))
+            plan.steps.insert(0, _close_step(sd.lock_fd))
             for w in plan.warnings:
                 self.log.warn(w)
             if self.log.debug_enabled:
                 for i, step in enumerate(plan.steps):
                     self.log.debug("step %d: %s" % (i, step.desc))
-            for step in plan.steps:
-                if step.kind == "SECCOMP":
-                    from .seccomp import compile_filter
-                    program, count, flags = compile_filter(
-                        step.slots.pop("seccomp"), self.log.warn,
-                        os.path.join(self.root, ".seccomp-cache"))
-                    step.slots.update(s1=program, a=count, flags=flags)
+            self._compile_seccomp(plan)
             if plan.fifo_step is not None:
                 sd.make_fifo()
                 fifo_fd = os.open(sd.fifo, os.O_RDWR | os.O_CLOEXEC)
@@ -154,8 +161,10 @@ class Runtime:
                 def on_seccomp_fd(fd, _pid):
                     _send_to_seccomp_listener(plan.seccomp_listener, fd, child.pid, sd.id,
                                               bundle, annotations)
-            child.run(on_sync, on_seccomp_fd)
+            child.run(on_sync, on_seccomp_fd, on_console)
             pid = child.pid
+            # what `exec` enters the container with
+            sd.save_config(config)
             state.update(pid=pid, start_time=st.process_start_time(pid),
                          has_process=plan.has_process,
                          hooks={k: hooks[k] for k in ("poststart", "poststop") if hooks.get(k)})
@@ -182,6 +191,15 @@ class Runtime:
                 cgroups.destroy()
             sd.remove()
             raise
+
+    def _compile_seccomp(self, plan):
+        for step in plan.steps:
+            if step.kind == "SECCOMP":
+                from .seccomp import compile_filter
+                program, count, flags = compile_filter(
+                    step.slots.pop("seccomp"), self.log.warn,
+                    os.path.join(self.root, ".seccomp-cache"))
+                step.slots.update(s1=program, a=count, flags=flags)
 
     # -- start -------------------------------------------------------------
     def start(self, cid):
@@ -396,15 +414,38 @@ class Runtime:
 
     # -- run ---------------------------------------------------------------
     def run(self, cid, bundle, pid_file=None, no_pivot=False, no_new_keyring=False,
-            preserve_fds=0, detach=False):
+            preserve_fds=0, detach=False, console_socket=None):
         """create + start; in the foreground wait for the init and delete
-        the container; returns the exit code (128+N for signal N)."""
-        pid = self.create(cid, bundle, pid_file=pid_file, no_pivot=no_pivot,
-                          no_new_keyring=no_new_keyring, preserve_fds=preserve_fds)
-        if detach:
-            self.start(cid)
-            return 0
-        forwarded = [s for s in range(1, 32) if s not in _NOT_FORWARDED]
+        the container; returns the exit code (128+N for signal N).  A
+        terminal in the foreground without console_socket is relayed to
+        this process's stdio."""
+        masters = []
+        relay_to = None if detach else (lambda fd: masters.append(_keep_master(fd)))
+        if not detach and self.subreaper:
+            _become_subreaper()
+        try:
+            pid = self.create(cid, bundle, pid_file=pid_file, no_pivot=no_pivot,
+                              no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
+                              console_socket=console_socket, _on_console=relay_to)
+            if detach:
+                self.start(cid)
+                return 0
+            try:
+                status = self._supervise(pid, masters[0] if masters else None,
+                                         lambda: self.start(cid))
+            except BaseException:
+                self.delete(cid, force=True)
+                raise
+            self.delete(cid, force=True)
+            return status
+        finally:
+            for fd in masters:
+                os.close(fd)
+
+    def _supervise(self, pid, master=None, first=None):
+        """The foreground: forward every catchable signal to pid, relay its
+        terminal, wait for it.  first() runs once the signals are
+        forwarded.  Returns the exit code (128+N for signal N)."""
         old = {}
 
         def forward(signum, _frame):
@@ -412,24 +453,130 @@ class Runtime:
                 os.kill(pid, signum)
             except ProcessLookupError:
                 pass
-        for s in forwarded:
-            try:
-                old[s] = _signal.signal(s, forward)
-            except (OSError, ValueError):
-                pass
+        for s in range(1, 32):
+            if s not in _NOT_FORWARDED:
+                try:
+                    old[s] = _signal.signal(s, forward)
+                except (OSError, ValueError):
+                    pass
         try:
-            self.start(cid)
+            if first is not None:
+                first()
+            if master is not None:
+                from .console import relay
+                pidfd = os.pidfd_open(pid)
+                try:
+                    relay(master, pidfd)
+                finally:
+                    os.close(pidfd)
             _, status = os.waitpid(pid, 0)
-        except BaseException:
-            self.delete(cid, force=True)
-            raise
         finally:
             for s, h in old.items():
                 _signal.signal(s, h)
-        self.delete(cid, force=True)
+            if self.subreaper:
+                _reap_orphans()
         if os.WIFSIGNALED(status):
             return 128 + os.WTERMSIG(status)
         return os.WEXITSTATUS(status)
+
+    # -- exec --------------------------------------------------------------
+    def saved_process(self, cid):
+        """The process the container was created with: what `exec ID ARGS`
+        starts from (None for a container created without one)."""
+        with self._locked(cid) as (sd, _state):
+            config = sd.load_config() or {}
+        return config.get("process")
+
+    def exec(self, cid, process, detach=False, pid_file=None, console_socket=None,
+             preserve_fds=0, ignore_paused=False):
+        """Run `process` (a checked process object) in the container, as
+        runc exec does.  Detached, return 0 once it has exec'd; else wait
+        and return its exit code."""
+        from .console import check_mode
+        terminal = bool(process.get("terminal"))
+        check_mode(terminal, console_socket, detach)
+        sock = None
+        if console_socket:
+            from .console import ConsoleSocket
+            sock = ConsoleSocket(console_socket)
+        masters = []
+        try:
+            pid = self._exec(cid, process, detach, pid_file, sock, masters, preserve_fds,
+                             ignore_paused)
+            if detach:
+                return 0
+            return self._supervise(pid, masters[0] if masters else None)
+        finally:
+            if sock is not None:
+                sock.close()
+            for fd in masters:
+                os.close(fd)
+
+    def _exec(self, cid, process, detach, pid_file, sock, masters, preserve_fds,
+              ignore_paused):
+        from .plan import HostInfo, make_exec_plan
+        child = None
+        pidfd = -1
+        # The lock is held until the child exists, not until it has exec'd:
+        # in a paused container (--ignore-paused) it waits, frozen, for
+        # `resume`, which takes the lock.
+        with self._locked(cid) as (sd, state):
+            status = st.status_of(sd, state)
+            if status == "stopped":
+                raise WrongState("cannot exec in a stopped container")
+            if status == "paused" and not ignore_paused:
+                raise WrongState("cannot exec in a paused container (use --ignore-paused to "
+                                 "override)")
+            config = sd.load_config()
+            if config is None:
+                raise WrongState("container %s has no saved config to exec with" % quote(cid))
+            try:
+                pidfd = os.pidfd_open(state["pid"])
+            except ProcessLookupError:
+                raise WrongState("cannot exec in a stopped container") from None
+            try:
+                if not st.init_alive(state):   # the pid was reused
+                    raise WrongState("cannot exec in a stopped container")
+                cg = Cgroups.from_state(state.get("cgroups"))
+                if not any(e.startswith("HOME=") for e in process.get("env") or ()):
+                    uid = (process.get("user") or {}).get("uid", 0)
+                    process["env"] = list(process.get("env") or ()) + [
+                        "HOME=" + _home_of("/proc/%d/root" % state["pid"], uid)]
+                labels = process.get("apparmorProfile") or process.get("selinuxLabel")
+                host = HostInfo(cap_last_cap=_cap_last_cap(), cgroup_mounts=cg.dirs,
+                                apparmor=bool(labels) and _apparmor_enabled(),
+                                selinux=bool(labels) and os.path.exists("/sys/fs/selinux/enforce"))
+                plan = make_exec_plan(config, process, host, pidfd, state["pid"], preserve_fds)
+                plan.steps.insert(0, _close_step(sd.lock_fd))
+                for w in plan.warnings:
+                    self.log.warn(w)
+                self._compile_seccomp(plan)
+                if not detach and self.subreaper:
+                    _become_subreaper()
+                child = _Child(plan)
+                child.cgroup_fd = cg.v2_dir_fd()
+                child.spawn()
+                sd.unlock()
+                on_seccomp_fd = None
+                if plan.seccomp_listener is not None:
+                    def on_seccomp_fd(fd, _pid):
+                        _send_to_seccomp_listener(plan.seccomp_listener, fd, child.pid, sd.id,
+                                                  state["bundle"], state.get("annotations"),
+                                                  status)
+                on_console = sock.send if sock is not None else (
+                    lambda fd: masters.append(_keep_master(fd)))
+                child.run(lambda *_: (None, None), on_seccomp_fd, on_console, until_exec=True)
+                pid = child.pid
+                if pid_file:
+                    _write_pid_file(pid_file, pid)
+                child.close()
+                return pid
+            except BaseException:
+                if child is not None:
+                    child.kill()
+                raise
+            finally:
+                os.close(pidfd)
 
     def _load(self, sd):
         state = sd.load()
@@ -468,13 +615,42 @@ def _Child(plan):
     return Child(plan)
 
 
-def _send_to_seccomp_listener(section, fd, pid, cid, bundle, annotations):
+def _close_step(lock_fd):
+    """The child must not keep the state lock: a flock lives as long as any
+    copy of its fd."""
+    from .plan import Step
+    return Step("CLOSE", "close the state lock", a=lock_fd)
+
+
+def _keep_master(fd):
+    """The pty master for the foreground relay, sized as our terminal."""
+    from .console import take_size
+    take_size(fd)
+    return os.dup(fd)
+
+
+def _become_subreaper():
+    from ._shim import lib
+    lib.pyrunc_set_child_subreaper()
+
+
+def _reap_orphans():
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _send_to_seccomp_listener(section, fd, pid, cid, bundle, annotations, status="creating"):
     """runtime-spec "Seccomp": the listener fd and the container process
     state, as one message with SCM_RIGHTS, over a connection to
     listenerPath."""
     import _socket
     import sys
-    state = {"ociVersion": st.OCI_VERSION, "id": cid, "status": "creating", "pid": pid,
+    state = {"ociVersion": st.OCI_VERSION, "id": cid, "status": status, "pid": pid,
              "bundle": bundle}
     if annotations:
         state["annotations"] = annotations

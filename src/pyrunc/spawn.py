@@ -14,7 +14,7 @@ from .hooks import wait_status_text
 
 MSG = struct.Struct("iiiiq")  # struct pyrunc_msg
 (DETAIL_NOT_PROCFS, DETAIL_NOT_DEVNULL, DETAIL_HOOK_STATUS, DETAIL_CWD_OUTSIDE,
- DETAIL_SYMLINK_TARGET) = 1, 2, 3, 4, 5
+ DETAIL_SYMLINK_TARGET, DETAIL_NOT_DEVPTS) = 1, 2, 3, 4, 5, 6
 
 _SLOTS_INT = ("flags", "a", "b", "c", "d")
 _SLOTS_STR = ("s1", "s2", "s3", "s4")
@@ -98,21 +98,27 @@ class Child:
         self.first_pid = self.pid = pid
         self.pidfd = pidfd[0]
 
-    def run(self, on_sync, on_seccomp_fd=None):
-        """Serve the child until it reports created.  on_sync(sync_id,
+    def run(self, on_sync, on_seccomp_fd=None, on_console_fd=None, until_exec=False):
+        """Serve the child until it reports created (or, until_exec: until
+        it has exec'd, which closes its end of the socket).  on_sync(sync_id,
         pid) returns the bytes to answer with and what to do once the
         child has them (or None); on_seccomp_fd(fd, pid) takes the seccomp
-        notify listener fd, which run closes afterwards."""
-        recv = self._receiver(on_seccomp_fd is not None)
+        notify listener fd and on_console_fd(fd) the pty master; run closes
+        both afterwards."""
+        recv = self._receiver(on_seccomp_fd is not None or on_console_fd is not None)
         while True:
             data, fd = recv()
             if not data:
+                if until_exec:
+                    return
                 raise SpawnError(self._died_text())
             mtype, op, err, pid, arg = MSG.unpack(data[:MSG.size])
             if fd >= 0:
                 try:
-                    if mtype == lib.PYRUNC_MSG_SECCOMP_FD:
+                    if mtype == lib.PYRUNC_MSG_SECCOMP_FD and on_seccomp_fd is not None:
                         on_seccomp_fd(fd, pid)
+                    elif mtype == lib.PYRUNC_MSG_CONSOLE_FD and on_console_fd is not None:
+                        on_console_fd(fd)
                 finally:
                     os.close(fd)
                 continue
@@ -167,6 +173,8 @@ class Child:
             return "%s: /dev/null is not the null device" % desc
         if detail == DETAIL_SYMLINK_TARGET:
             return "%s: a symlink is on the way to the target: refused" % desc
+        if detail == DETAIL_NOT_DEVPTS:
+            return "%s: /dev/ptmx is not on the container's devpts" % desc
         if detail == DETAIL_CWD_OUTSIDE:
             return "%s: it is outside the container's root" % desc
         if detail == DETAIL_HOOK_STATUS:
@@ -175,7 +183,9 @@ class Child:
             name = steps[index].slots["s1"]
             if err == 2 and "/" not in name:
                 return '%s: executable file not found in $PATH' % desc
-            return "%s: stat %s: %s" % (desc, name, strerror(err))
+            if err == 2:
+                return "%s: stat %s: %s" % (desc, name, strerror(err))
+            return "%s: %s" % (desc, strerror(err))   # runc's words
         return "%s: %s" % (desc, strerror(err))
 
     def _died_text(self):

@@ -2,6 +2,7 @@
 
 <root>/<id>/state.json   OCI state plus what later commands need
 <root>/<id>/exec.fifo    exists while the container is `created`
+<root>/<id>/config.json  the config it was created with, for `exec`
 <root>/<id>/fastpath     written by create for a plain container: what the
                          compiled front-end (csrc/front.c) needs to start
                          and delete it without Python
@@ -21,6 +22,7 @@ OCI_VERSION = "1.3.0"
 STATE_FILE = "state.json"
 FIFO = "exec.fifo"
 FASTPATH = "fastpath"
+CONFIG_FILE = "config.json"
 ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 ID_CHARS = frozenset(ALNUM + "_+-.")
 NAME_MAX = 255
@@ -123,6 +125,18 @@ class StateDir:
             os.unlink(os.path.join(self.path, FASTPATH))
         except FileNotFoundError:
             pass
+
+    def save_config(self, config):
+        """The config the container was created with, for `exec` (the
+        bundle's copy may change or go)."""
+        write_atomic(os.path.join(self.path, CONFIG_FILE), jsonio.dumps(config).encode())
+
+    def load_config(self):
+        try:
+            with open(os.path.join(self.path, CONFIG_FILE), "rb") as f:
+                return jsonio.loads(f.read())
+        except FileNotFoundError:
+            return None
 
     def make_fifo(self):
         os.mkfifo(self.fifo, 0o622)

@@ -60,6 +60,22 @@ def rootfs(tmp_path_factory):
 
 
 @pytest.fixture
+def userns_rootfs(rootfs):
+    """A copy of the rootfs owned by host uid/gid 100000, the root of a
+    user namespace mapped there: reachable by that uid, so not under
+    pytest's private (0700) tmp directories."""
+    top = tempfile.mkdtemp(prefix="pyrunc-userns-", dir="/tmp")
+    os.chmod(top, 0o755)
+    try:
+        own = os.path.join(top, "rootfs")
+        shutil.copytree(rootfs, own, symlinks=True)
+        subprocess.run(["chown", "-R", "100000:100000", own], check=True)
+        yield own
+    finally:
+        shutil.rmtree(top)
+
+
+@pytest.fixture
 def own_rootfs(rootfs, tmp_path):
     """A copy of the rootfs this test may write into."""
     dest = tmp_path / "own-rootfs"

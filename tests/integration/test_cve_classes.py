@@ -52,6 +52,90 @@ def test_a_container_process_cannot_reach_the_exe_of_an_entering_process(env):
     wait_exit(pid)
 
 
+# A process of the container that spins on /proc/<pid>/exe of the pids the
+# next `exec` calls will get, and reports every link that is not the
+# container's own busybox.
+EXE_WATCHER = r"""
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+    int first = atoi(argv[1]), count = atoi(argv[2]), pid, fd;
+    long loops = 0, denied = 0, seen = 0;
+    char path[64], buf[4096];
+    ssize_t n;
+
+    printf("READY\n");
+    fflush(stdout);
+    for (;;) {
+        for (pid = first; pid < first + count; pid++) {
+            snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+            n = readlink(path, buf, sizeof(buf) - 1);
+            if (n < 0) {
+                if (errno == EACCES || errno == EPERM)
+                    denied++;
+                continue;
+            }
+            buf[n] = 0;
+            seen++;
+            if (strcmp(buf, "/bin/busybox") != 0) {
+                fd = open(path, O_RDONLY);
+                printf("LEAK %d %s%s\n", pid, buf, fd >= 0 ? " OPENED" : "");
+                fflush(stdout);
+                if (fd >= 0)
+                    close(fd);
+            }
+        }
+        if (++loops % 256 == 0 && access(argv[3], F_OK) == 0)
+            break;
+    }
+    printf("DONE denied=%ld seen=%ld\n", denied, seen);
+    return 0;
+}
+"""
+
+
+def test_an_exec_process_is_not_reachable_through_proc_exe_before_execve(env, own_rootfs,
+                                                                         tmp_path):
+    """The process `exec` puts into the container is the runtime (Python)
+    until its execve.  A process of the container spins on the
+    /proc/<pid>/exe of the pids those processes get: it must meet them
+    (EACCES: non-dumpable) but never read a link other than the
+    container's own binary."""
+    src = tmp_path / "watcher.c"
+    src.write_text(EXE_WATCHER)
+    subprocess.run(["gcc", "-static", "-O2", "-o", str(own_rootfs / "watcher"), str(src)],
+                   check=True)
+    spec = env.spec(["sleep", "1000"])
+    spec["root"]["path"] = str(own_rootfs)
+    cid = env.cid()
+    assert env.pyrunc("run", "-d", "-b", env.bundle(spec), cid).returncode == 0
+    stop = own_rootfs / "tmp" / "stop"
+    execs = 20
+    # the init is pid 1, the watcher 2, then the execs (up to two pids each)
+    watcher = subprocess.Popen(PYRUNC + ["--root", env.state_root, "exec", cid, "/watcher",
+                                         "3", str(2 * execs + 4), "/tmp/stop"],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert watcher.stdout.readline() == "READY\n"
+        for _ in range(execs):
+            r = env.pyrunc("exec", cid, "/bin/true")
+            assert r.returncode == 0, r.stderr
+    finally:
+        stop.write_text("")
+        out = watcher.communicate(timeout=30)[0]
+    assert "LEAK" not in out, out
+    denied, seen = (int(x.split("=")[1]) for x in out.split("DONE")[1].split())
+    assert denied > 0, "the watcher never met an entering process: " + out
+    assert seen > 0, out
+    assert env.pyrunc("delete", "-f", cid).returncode == 0
+
+
 # -- CVE-2024-21626: a cwd through a leaked fd -------------------------------
 
 def test_a_cwd_under_proc_fd_is_refused(env):

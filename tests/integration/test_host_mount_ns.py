@@ -12,9 +12,13 @@ from .test_cli import assert_clean_failure
 from .test_lifecycle import wait_exit
 
 
-def host_mounts():
+def host_mounts(env):
+    """The host's mount points under this test session's directories (the
+    machine runs other things, whose mounts come and go)."""
+    session = str(env.tmp.parent)
     with open("/proc/self/mountinfo") as f:
-        return sorted(line.split(" ", 5)[4] for line in f)
+        points = (line.split(" ", 5)[4] for line in f)
+        return sorted(p for p in points if p.startswith(session))
 
 
 def no_mount_ns(env, args, rootfs=None):
@@ -28,7 +32,7 @@ def no_mount_ns(env, args, rootfs=None):
 
 
 def test_the_container_shares_the_mount_namespace_but_not_the_root(env, rootfs):
-    before = host_mounts()
+    before = host_mounts(env)
     spec = no_mount_ns(env, ["sh", "-c", "readlink /proc/self/ns/mnt; ls /bin/busybox; "
                                          "ls /dev/null /dev/pts/ptmx; test -e /work && echo HOST"])
     cid = env.cid()
@@ -38,7 +42,7 @@ def test_the_container_shares_the_mount_namespace_but_not_the_root(env, rootfs):
     assert r.returncode == 0, r.stderr
     pid = env.state(cid)["pid"]
     # while it exists, its mounts are under the rootfs, and only there
-    added = list((Counter(host_mounts()) - Counter(before)).elements())
+    added = list((Counter(host_mounts(env)) - Counter(before)).elements())
     assert str(rootfs) in added and "%s/proc" % rootfs in added
     assert all(m == str(rootfs) or m.startswith(str(rootfs) + "/") for m in added)
     assert os.readlink("/proc/%d/root" % pid) == str(rootfs)
@@ -47,16 +51,16 @@ def test_the_container_shares_the_mount_namespace_but_not_the_root(env, rootfs):
     assert env.pyrunc("delete", cid).returncode == 0
     assert out.read_text().split() == [os.readlink("/proc/self/ns/mnt"), "/bin/busybox",
                                        "/dev/null", "/dev/pts/ptmx"]
-    assert host_mounts() == before
+    assert host_mounts(env) == before
 
 
 def test_a_failing_create_leaves_no_mount(env):
-    before = host_mounts()
+    before = host_mounts(env)
     spec = no_mount_ns(env, ["true"])
     spec["mounts"].append({"destination": "/bad", "type": "nosuchfs", "source": "x"})
     r = env.pyrunc("create", "-b", env.bundle(spec), env.cid())
     assert_clean_failure(env, r, 'mount "x" on "/bad": no such device')
-    assert host_mounts() == before
+    assert host_mounts(env) == before
 
 
 def test_delete_leaves_a_mount_that_was_on_the_rootfs_before(env, rootfs, tmp_path):
@@ -76,10 +80,10 @@ def test_delete_leaves_a_mount_that_was_on_the_rootfs_before(env, rootfs, tmp_pa
 
 
 def test_delete_force_of_a_running_container_detaches_its_mounts(env):
-    before = host_mounts()
+    before = host_mounts(env)
     cid = env.cid()
     spec = no_mount_ns(env, ["sleep", "30"])
     assert env.pyrunc("run", "-d", "-b", env.bundle(spec), cid).returncode == 0
-    assert host_mounts() != before
+    assert host_mounts(env) != before
     assert env.pyrunc("delete", "-f", cid).returncode == 0
-    assert host_mounts() == before
+    assert host_mounts(env) == before

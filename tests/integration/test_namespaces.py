@@ -1,8 +1,6 @@
 """Namespaces: new ones, joined ones, user mappings, time offsets."""
 import os
-import shutil
 import subprocess
-import tempfile
 
 from .test_lifecycle import wait_exit
 
@@ -29,19 +27,9 @@ def test_domainname(env):
     assert env.run(spec).stdout.split() == ["box", "example.org"]
 
 
-def test_user_namespace_mappings(env, rootfs):
-    # The container's root is host uid 100000: its rootfs must be reachable
-    # by that uid, so not under pytest's private (0700) tmp directories.
-    top = tempfile.mkdtemp(prefix="pyrunc-userns-", dir="/tmp")
-    os.chmod(top, 0o755)
-    try:
-        own_rootfs = os.path.join(top, "rootfs")
-        shutil.copytree(rootfs, own_rootfs, symlinks=True)
-        subprocess.run(["chown", "-R", "100000:100000", own_rootfs], check=True)
-        env.rootfs = own_rootfs
-        _run_in_user_namespace(env)
-    finally:
-        shutil.rmtree(top)
+def test_user_namespace_mappings(env, userns_rootfs):
+    env.rootfs = userns_rootfs
+    _run_in_user_namespace(env)
 
 
 def _run_in_user_namespace(env):

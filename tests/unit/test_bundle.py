@@ -80,7 +80,8 @@ def test_default_spec_is_valid():
     (_set(["linux", "seccomp"], {"defaultAction": "SCMP_ACT_ALLOW",
                                  "flags": ["SECCOMP_FILTER_FLAG_BOGUS"]}),
      "linux.seccomp.flags[0]: unknown flag"),
-    (_set(["process", "terminal"], True), "process.terminal: terminals are not supported"),
+    (_set(["process", "terminal"], "yes"), "process.terminal: expected boolean"),
+    (_set(["process", "consoleSize"], {"height": 24}), "process.consoleSize.width: required"),
 ])
 def test_invalid_configs_name_the_json_path(mutate, message):
     with pytest.raises(ConfigError) as err:

@@ -1,0 +1,154 @@
+"""Terminals.  With process.terminal the child makes a pty in the
+container's devpts and sends the master up the sync socket; the runtime
+either passes it on to --console-socket (what containerd's shim and conmon
+listen on) or, in the foreground, relays between its own stdio and the pty.
+"""
+import os
+
+# _signal, not signal (see runtime.py)
+import _signal
+
+from .errors import BadArgument, SpawnError, strerror
+
+SIGWINCH = 28
+_TIOCGWINSZ = 0x5413
+_TIOCSWINSZ = 0x5414
+
+
+def check_mode(terminal, console_socket, detach):
+    """runc's rules for where the pty master goes."""
+    if terminal and detach and not console_socket:
+        raise BadArgument("cannot allocate tty if runc will detach without setting console "
+                          "socket")
+    if console_socket and not terminal:
+        raise BadArgument("--console-socket: the process has no terminal (process.terminal "
+                          "is false)")
+
+
+class ConsoleSocket:
+    """A connection to --console-socket, made before the container is (a
+    wrong path fails early, with nothing to undo)."""
+
+    def __init__(self, path):
+        import _socket
+        self.path = path
+        self.sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        try:
+            self.sock.connect(path)
+        except OSError as e:
+            self.sock.close()
+            raise BadArgument('--console-socket "%s": %s' % (path, strerror(e.errno))) from None
+
+    def send(self, master):
+        """Pass the master on, with its name as runc sends it."""
+        import _socket
+        import sys
+        try:
+            self.sock.sendmsg([b"/dev/ptmx"], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS,
+                                                master.to_bytes(4, sys.byteorder))])
+        except OSError as e:
+            raise SpawnError('console socket "%s": %s' % (self.path, strerror(e.errno))) \
+                from None
+
+    def close(self):
+        self.sock.close()
+
+
+def take_size(master, src=0):
+    """Give the pty the size of our terminal (if stdin is one), before the
+    process starts."""
+    if os.isatty(src):
+        _copy_size(src, master)
+
+
+def _copy_size(src, master):
+    import fcntl
+    try:
+        size = fcntl.ioctl(src, _TIOCGWINSZ, b"\0" * 8)
+    except OSError:
+        return
+    if size[:4] == b"\0\0\0\0":   # no size known: keep process.consoleSize
+        return
+    try:
+        fcntl.ioctl(master, _TIOCSWINSZ, size)
+    except OSError:
+        pass
+
+
+def _write_all(fd, data):
+    while data:
+        n = os.write(fd, data)
+        data = data[n:]
+
+
+def relay(master, pidfd, stdin=0, stdout=1):
+    """Copy stdin to the pty and the pty to stdout until the process behind
+    pidfd has exited and what it wrote is drained.  A terminal on stdin is
+    put in raw mode (restored afterwards) and lends its size to the pty, at
+    start and on every SIGWINCH."""
+    import select
+    tty_in = os.isatty(stdin)
+    saved = None
+    old_winch = None
+    if tty_in:
+        import termios
+        import tty
+        saved = termios.tcgetattr(stdin)
+        tty.setraw(stdin)
+        _copy_size(stdin, master)
+        old_winch = _signal.signal(SIGWINCH, lambda *_: _copy_size(stdin, master))
+    try:
+        poller = select.poll()
+        poller.register(master, select.POLLIN)
+        poller.register(pidfd, select.POLLIN)
+        stdin_open = True
+        try:
+            poller.register(stdin, select.POLLIN)
+        except (OSError, ValueError):
+            stdin_open = False
+        master_open = True
+        while True:
+            for fd, _ in poller.poll():
+                if fd == pidfd:
+                    if master_open:
+                        _drain(master, stdout)
+                    return
+                if fd == master:
+                    try:
+                        data = os.read(master, 65536)
+                    except OSError:   # EIO: every peer is closed
+                        data = b""
+                    if not data:
+                        poller.unregister(master)
+                        master_open = False
+                    else:
+                        _write_all(stdout, data)
+                elif fd == stdin and stdin_open:
+                    try:
+                        data = os.read(stdin, 65536)
+                    except OSError:
+                        data = b""
+                    if not data:
+                        poller.unregister(stdin)
+                        stdin_open = False
+                    else:
+                        _write_all(master, data)
+    finally:
+        if saved is not None:
+            import termios
+            termios.tcsetattr(stdin, termios.TCSADRAIN, saved)
+            _signal.signal(SIGWINCH, old_winch)
+
+
+def _drain(master, stdout):
+    """What the process wrote before it exited (other processes of the
+    container may hold the pty: never block)."""
+    os.set_blocking(master, False)
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:   # EAGAIN: nothing more now; EIO: no peer left
+            return
+        if not data:
+            return
+        _write_all(stdout, data)
