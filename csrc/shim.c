@@ -1139,6 +1139,24 @@ static int op_fork(struct child *c)
     return 0;
 }
 
+/* Socket activation: the pid the process has in its pid namespace, into
+ * the "LISTEN_PID=" entry the planner made room in (no allocation). */
+static void put_listen_pid(char *entry)
+{
+    char digits[16];
+    char *p = entry + sizeof("LISTEN_PID=") - 1;
+    long pid = (long)getpid();
+    int n = 0;
+
+    do {
+        digits[n++] = (char)('0' + pid % 10);
+        pid /= 10;
+    } while (pid > 0);
+    while (n > 0)
+        *p++ = digits[--n];
+    *p = '\0';
+}
+
 static int run_op(struct child *c, struct pyrunc_op *op, int index)
 {
     switch (op->kind) {
@@ -1275,6 +1293,8 @@ static int run_op(struct child *c, struct pyrunc_op *op, int index)
         }
         return 0;
     case PYRUNC_OP_EXEC:
+        if (op->a > 0)
+            put_listen_pid(op->v2[op->a - 1]);
         execve(c->exe, op->v1, op->v2);
         return -errno;
     }

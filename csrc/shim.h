@@ -65,7 +65,9 @@ enum pyrunc_op_kind {
     PYRUNC_OP_READY,         /* tell the parent the container is created */
     PYRUNC_OP_WAIT_START,    /* a fd of the exec fifo: block until start */
     PYRUNC_OP_CLOSE_FDS,     /* a first fd to mark close-on-exec */
-    PYRUNC_OP_EXEC,          /* v1 argv, v2 envp: execve the looked-up file */
+    PYRUNC_OP_EXEC,          /* v1 argv, v2 envp: execve the looked-up file;
+                                a > 0: v2[a - 1] is "LISTEN_PID=" and room
+                                for the pid, which is written there first */
     PYRUNC_OP_KEYRING,       /* s1 name: join a new session keyring */
     PYRUNC_OP_CLOSE,         /* a fd: close the child's copy (the state lock) */
     PYRUNC_OP_SECCOMP,       /* s1 BPF program (struct sock_filter[a]),

@@ -71,7 +71,17 @@ def _uint(text):
 
 def _runtime(g):
     from .runtime import Runtime
-    return Runtime(g.root, g.logger, systemd=g.systemd_cgroup, subreaper=True)
+    rt = Runtime(g.root, g.logger, systemd=g.systemd_cgroup, subreaper=True)
+    rt.listen_fds = listen_fds(os.environ, os.getpid())
+    return rt
+
+
+def listen_fds(environ, pid):
+    """sd_listen_fds(3): the fds systemd passed to this very process."""
+    count = environ.get("LISTEN_FDS", "")
+    if environ.get("LISTEN_PID") != str(pid) or not count.isdigit():
+        return 0
+    return int(count)
 
 
 def cmd_create(g, o, a):

@@ -186,7 +186,7 @@ def cap_mask(names, path, plan, last_cap):
 
 
 def make_plan(config, bundle, rootfs, host, no_pivot=False, no_new_keyring=False,
-              preserve_fds=0, container_id=""):
+              preserve_fds=0, container_id="", listen_fds=0):
     """Turn a checked config into a SpawnPlan."""
     plan = SpawnPlan()
     linux = config.get("linux") or {}
@@ -235,7 +235,7 @@ def make_plan(config, bundle, rootfs, host, no_pivot=False, no_new_keyring=False
                                                  "createContainer", "startContainer"))
     plan.sync_hooks = has_sync_hooks
     if process is not None:
-        _plan_process(plan, process, host, preserve_fds, hooks, linux)
+        _plan_process(plan, process, host, preserve_fds, hooks, linux, listen_fds=listen_fds)
     else:
         # Nothing to start: the init waits, as runc's does, until deleted.
         plan.add("READY", "signal created")
@@ -501,7 +501,7 @@ def _plan_console(plan, process, console):
              b=size.get("width", 0), c=int(console))
 
 
-def make_exec_plan(config, process, host, pidfd, init_pid, preserve_fds=0):
+def make_exec_plan(config, process, host, pidfd, init_pid, preserve_fds=0, listen_fds=0):
     """The plan of `exec`: a process that enters the running container
     whose config is `config` (its init is init_pid, held by pidfd) and runs
     `process` (a checked process object).
@@ -535,13 +535,23 @@ def make_exec_plan(config, process, host, pidfd, init_pid, preserve_fds=0):
     if process.get("terminal"):
         _plan_console(plan, process, console=False)
     plan.has_process = True
-    _plan_process(plan, process, host, preserve_fds, {}, linux, entering=True)
+    _plan_process(plan, process, host, preserve_fds, {}, linux, entering=True,
+                  listen_fds=listen_fds)
     return plan
 
 
-def _plan_process(plan, process, host, preserve_fds, hooks, config_linux, entering=False):
+# LISTEN_PID's value is written by the child, which alone knows its pid
+# in the container; room for any pid.
+LISTEN_PID_SLOT = "LISTEN_PID=" + " " * 20
+
+
+def _plan_process(plan, process, host, preserve_fds, hooks, config_linux, entering=False,
+                  listen_fds=0):
     """The user process's steps.  entering: an `exec` process, which
-    starts at once: no exec fifo, no startContainer hooks."""
+    starts at once: no exec fifo, no startContainer hooks.  listen_fds:
+    socket activation, the fds 3.. the runtime got from systemd, passed on
+    before the preserved ones (as runc does), with LISTEN_FDS and
+    LISTEN_PID set for the process."""
     for rl in process.get("rlimits") or ():
         plan.add("RLIMIT", "setrlimit %s" % rl["type"], a=L.RLIMITS[rl["type"]],
                  b=rl["soft"], c=rl["hard"])
@@ -593,8 +603,13 @@ def _plan_process(plan, process, host, preserve_fds, hooks, config_linux, enteri
             # The listener fd goes to listenerPath during create, while the
             # runtime that made the container still runs (as runc does).
             plan.add("SECCOMP", "load seccomp filter", seccomp=seccomp, b=1)
-    plan.add("CLOSE_FDS", "close inherited file descriptors", a=3 + preserve_fds)
+    plan.add("CLOSE_FDS", "close inherited file descriptors", a=3 + listen_fds + preserve_fds)
     env = process.get("env") or []
+    listen_pid_at = 0
+    if listen_fds:
+        env = [e for e in env if not e.startswith(("LISTEN_FDS=", "LISTEN_PID="))]
+        env += ["LISTEN_FDS=%d" % listen_fds, LISTEN_PID_SLOT]
+        listen_pid_at = len(env)   # 1-based: 0 is none
     path = DEFAULT_PATH
     for e in env:
         if e.startswith("PATH="):
@@ -612,7 +627,7 @@ def _plan_process(plan, process, host, preserve_fds, hooks, config_linux, enteri
     if seccomp is not None and nnp and not notify:
         # As late as possible: the filter then only has to allow execve.
         plan.add("SECCOMP", "load seccomp filter", seccomp=seccomp)
-    plan.add("EXEC", "exec %s" % _q(args[0]), v1=args, v2=env)
+    plan.add("EXEC", "exec %s" % _q(args[0]), v1=args, v2=env, a=listen_pid_at)
 
 
 def seccomp_notifies(section):

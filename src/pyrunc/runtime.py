@@ -35,6 +35,8 @@ class Runtime:
         # behind (PR_SET_CHILD_SUBREAPER): for the CLI, whose only children
         # are the container's; a library caller may have others
         self.subreaper = subreaper
+        # socket activation: fds 3.. from systemd to pass on (LISTEN_FDS)
+        self.listen_fds = 0
 
     # -- create ------------------------------------------------------------
     def create(self, cid, bundle, pid_file=None, no_pivot=False, no_new_keyring=False,
@@ -103,7 +105,7 @@ class Runtime:
                 process["env"] = list(process.get("env") or ()) + ["HOME=" + _home_of(rootfs, uid)]
             plan = make_plan(config, bundle, rootfs, host, no_pivot=no_pivot,
                              no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
-                             container_id=sd.id)
+                             container_id=sd.id, listen_fds=self.listen_fds)
             plan.steps.insert(0, _close_step(sd.lock_fd))
             for w in plan.warnings:
                 self.log.warn(w)
@@ -546,7 +548,8 @@ class Runtime:
                 host = HostInfo(cap_last_cap=_cap_last_cap(), cgroup_mounts=cg.dirs,
                                 apparmor=bool(labels) and _apparmor_enabled(),
                                 selinux=bool(labels) and os.path.exists("/sys/fs/selinux/enforce"))
-                plan = make_exec_plan(config, process, host, pidfd, state["pid"], preserve_fds)
+                plan = make_exec_plan(config, process, host, pidfd, state["pid"], preserve_fds,
+                                      self.listen_fds)
                 plan.steps.insert(0, _close_step(sd.lock_fd))
                 for w in plan.warnings:
                     self.log.warn(w)

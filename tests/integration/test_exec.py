@@ -257,3 +257,42 @@ def test_exec_in_a_stopped_container_fails(env):
     assert (r.returncode, r.stderr.strip()) == (
         255, "exec failed: cannot exec in a stopped container")
     assert env.pyrunc("delete", cid).returncode == 0
+
+
+def _activated(files, extra_fd=None):
+    """A command prefix: open files as fds 3.., set LISTEN_FDS and
+    LISTEN_PID for the pyrunc it then becomes (the same pid), as systemd's
+    socket activation does."""
+    opens = " ".join("%d<%s" % (3 + i, f) for i, f in enumerate(files))
+    if extra_fd is not None:
+        opens += " %d<%s" % (3 + len(files), extra_fd)
+    script = 'exec %s; export LISTEN_FDS=%d LISTEN_PID=$$; exec "$@"' % (opens, len(files))
+    return ["sh", "-c", script, "sh"] + PYRUNC
+
+
+def test_socket_activation_passes_listen_fds_to_run_and_exec(env):
+    files = []
+    for name in ("a", "b", "c"):
+        (env.tmp / name).write_text("fd %s\n" % name)
+        files.append(str(env.tmp / name))
+    show = ["sh", "-c", 'echo "$LISTEN_FDS $LISTEN_PID $$"; cat <&3; cat <&4; '
+                        'cat <&5 2>/dev/null || echo NO-FD-5']
+    r = env.pyrunc("run", "--preserve-fds", "1", "-b", env.bundle(env.spec(show)), env.cid(),
+                   command=_activated(files[:2], extra_fd=files[2]))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "2 1 1"           # the init is pid 1 of its namespace
+    # the listening fds first, then the preserved one
+    assert lines[1:] == ["fd a", "fd b", "fd c"]
+    cid, _ = running(env)
+    r = env.pyrunc("exec", cid, *show, command=_activated(files[:2]))
+    assert r.returncode == 0, r.stderr
+    count, listen_pid, pid = r.stdout.splitlines()[0].split()
+    assert (count, listen_pid) == ("2", pid) and pid != "1"
+    assert r.stdout.splitlines()[1:] == ["fd a", "fd b", "NO-FD-5"]
+    # LISTEN_PID naming another process: nothing is passed on
+    r = env.pyrunc("exec", cid, "sh", "-c", 'echo "[$LISTEN_FDS]"; cat <&3 || echo CLOSED',
+                   command=["sh", "-c", 'exec 3<"$0"; LISTEN_FDS=1 LISTEN_PID=1 exec "$@"',
+                            files[0]] + PYRUNC)
+    assert r.stdout.splitlines() == ["[]", "CLOSED"], r.stdout
+    assert env.pyrunc("delete", "-f", cid).returncode == 0

@@ -93,3 +93,19 @@ def test_every_help_page_renders_without_warnings(capsys):
         for name in [None] + list(cli.COMMANDS):
             show_help(name)
     assert "update" in capsys.readouterr().out
+
+
+def test_listen_fds_are_only_for_the_process_systemd_named():
+    from pyrunc.cli import listen_fds
+    assert listen_fds({"LISTEN_FDS": "2", "LISTEN_PID": "77"}, 77) == 2
+    assert listen_fds({"LISTEN_FDS": "2", "LISTEN_PID": "78"}, 77) == 0
+    assert listen_fds({"LISTEN_FDS": "x", "LISTEN_PID": "77"}, 77) == 0
+    assert listen_fds({}, 77) == 0
+
+
+def test_exec_flags_repeat_and_the_command_keeps_its_own_flags():
+    g, cmd, o, pos = cli.parse(["exec", "-e", "A=1", "--env", "B=2", "-g", "5", "-g", "7",
+                            "-t", "box", "ls", "-l", "--color"])
+    assert cmd.name == "exec"
+    assert (o.env, o.additional_gids, o.tty) == (["A=1", "B=2"], [5, 7], True)
+    assert pos == ["box", "ls", "-l", "--color"]

@@ -3,8 +3,8 @@ import pytest
 
 from pyrunc import linux as L
 from pyrunc.errors import ConfigError
-from pyrunc.plan import (SYNC_CGROUP, SYNC_HOOKS, SYNC_SETUP, HostInfo, make_plan, map_text,
-                         parse_mount_options)
+from pyrunc.plan import (SYNC_CGROUP, SYNC_HOOKS, SYNC_SETUP, HostInfo, make_exec_plan,
+                         make_plan, map_text, parse_mount_options)
 from pyrunc.specgen import default_spec
 
 
@@ -339,3 +339,41 @@ def test_lsm_labels_without_the_lsm_are_warnings():
     assert not steps(plan, "WRITE_PROC")
     assert not any("context" in (s.slots.get("s4") or "") for s in steps(plan, "MOUNT"))
     assert len(plan.warnings) == 2
+
+
+def test_socket_activation_keeps_the_listening_fds_and_sets_the_env():
+    spec = default_spec()
+    spec["process"]["env"] = ["A=1", "LISTEN_FDS=9", "LISTEN_PID=9"]
+    plan = plan_for(spec, preserve_fds=1, listen_fds=2)
+    assert steps(plan, "CLOSE_FDS")[0].slots["a"] == 3 + 2 + 1
+    exec_step = steps(plan, "EXEC")[0]
+    env = exec_step.slots["v2"]
+    assert env[:2] == ["A=1", "LISTEN_FDS=2"]
+    # the child writes its pid into the slot the planner made
+    assert env[exec_step.slots["a"] - 1].startswith("LISTEN_PID=") and len(env) == 3
+    plain = plan_for(default_spec())
+    assert steps(plain, "EXEC")[0].slots["a"] == 0
+    assert not any(e.startswith("LISTEN_") for e in steps(plain, "EXEC")[0].slots["v2"])
+
+
+def test_exec_plan_joins_cgroups_then_namespaces_then_forks():
+    host = HostInfo(cgroup_mounts=[("cpu", "/sys/fs/cgroup/cpu/c1", False)])
+    spec = default_spec()
+    spec["process"]["terminal"] = True
+    plan = make_exec_plan(spec, spec["process"], host, pidfd=7, init_pid=42)
+    order = kinds(plan)
+    assert order[:4] == ["WRITE_HOST", "SETNS_FD", "FORK", "CLOSE"]
+    setns = plan.steps[1].slots
+    assert setns["a"] == 7 and setns["b"] == (L.CLONE_NEWPID | L.CLONE_NEWNET |
+                                              L.CLONE_NEWIPC | L.CLONE_NEWUTS | L.CLONE_NEWNS |
+                                              L.CLONE_NEWCGROUP)
+    # an exec'd process has no exec fifo, does not die with the runtime,
+    # gets a pty without /dev/console
+    assert "WAIT_START" not in order and "READY" not in order
+    assert order.index("DETACH") < order.index("EXEC")
+    assert steps(plan, "CONSOLE")[0].slots["c"] == 0
+    no_mnt = default_spec()
+    no_mnt["linux"]["namespaces"] = [{"type": "pid"}]
+    plan = make_exec_plan(no_mnt, no_mnt["process"], HostInfo(), pidfd=7, init_pid=42)
+    assert steps(plan, "OPEN_ROOT")[0].slots["s1"] == "/proc/42/root"
+    assert "CHROOT" in kinds(plan)
