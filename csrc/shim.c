@@ -1394,9 +1394,16 @@ int pyrunc_set_child_subreaper(void)
     return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0 ? -errno : 0;
 }
 
+static int bpf_call(int cmd, union bpf_attr *attr)
+{
+    return (int)syscall(SYS_bpf, cmd, attr, sizeof(*attr));
+}
+
 int pyrunc_attach_device_filter(const char *cgroup_dir, const void *insns, int n_insns)
 {
     union bpf_attr attr;
+    uint32_t old[64];
+    uint32_t n_old = 0, i;
     int prog, cg, r = 0;
 
     memset(&attr, 0, sizeof(attr));
@@ -1404,7 +1411,7 @@ int pyrunc_attach_device_filter(const char *cgroup_dir, const void *insns, int n
     attr.insns = (uint64_t)(uintptr_t)insns;
     attr.insn_cnt = (uint32_t)n_insns;
     attr.license = (uint64_t)(uintptr_t)"Apache-2.0";
-    prog = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+    prog = bpf_call(BPF_PROG_LOAD, &attr);
     if (prog < 0)
         return -errno;
     cg = open(cgroup_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1413,13 +1420,38 @@ int pyrunc_attach_device_filter(const char *cgroup_dir, const void *insns, int n
         close(prog);
         return r;
     }
+    /* The programs attached to this cgroup itself so far (an update's
+     * predecessors): they go once the new one is attached.  Meanwhile both
+     * apply, which only ever allows less. */
+    memset(&attr, 0, sizeof(attr));
+    attr.query.target_fd = (uint32_t)cg;
+    attr.query.attach_type = BPF_CGROUP_DEVICE;
+    attr.query.prog_ids = (uint64_t)(uintptr_t)old;
+    attr.query.prog_cnt = sizeof(old) / sizeof(old[0]);
+    if (bpf_call(BPF_PROG_QUERY, &attr) == 0)
+        n_old = attr.query.prog_cnt;
     memset(&attr, 0, sizeof(attr));
     attr.target_fd = (uint32_t)cg;
     attr.attach_bpf_fd = (uint32_t)prog;
     attr.attach_type = BPF_CGROUP_DEVICE;
     attr.attach_flags = BPF_F_ALLOW_MULTI;
-    if (syscall(SYS_bpf, BPF_PROG_ATTACH, &attr, sizeof(attr)) < 0)
+    if (bpf_call(BPF_PROG_ATTACH, &attr) < 0)
         r = -errno;
+    for (i = 0; r == 0 && i < n_old; i++) {
+        int fd;
+        memset(&attr, 0, sizeof(attr));
+        attr.prog_id = old[i];
+        fd = bpf_call(BPF_PROG_GET_FD_BY_ID, &attr);
+        if (fd < 0)
+            continue;   /* gone meanwhile */
+        memset(&attr, 0, sizeof(attr));
+        attr.target_fd = (uint32_t)cg;
+        attr.attach_bpf_fd = (uint32_t)fd;
+        attr.attach_type = BPF_CGROUP_DEVICE;
+        if (bpf_call(BPF_PROG_DETACH, &attr) < 0 && errno != ENOENT)
+            r = -errno;
+        close(fd);
+    }
     close(cg);
     close(prog);   /* the attachment keeps it, as long as the cgroup lives */
     return r;

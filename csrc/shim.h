@@ -135,7 +135,9 @@ int pyrunc_has_openat2(void);
 int pyrunc_bind_private(const char *path);
 int pyrunc_umount_detach(const char *path);
 /* cgroup v2 device rules: load a BPF_PROG_TYPE_CGROUP_DEVICE program of
- * n_insns instructions and attach it to the cgroup directory.  0 or -errno. */
+ * n_insns instructions, attach it to the cgroup directory and detach the
+ * device programs attached there before it (update replaces the rules).
+ * 0 or -errno. */
 /* PR_SET_CHILD_SUBREAPER for the foreground run/exec.  0 or -errno. */
 int pyrunc_set_child_subreaper(void);
 int pyrunc_attach_device_filter(const char *cgroup_dir, const void *insns, int n_insns);

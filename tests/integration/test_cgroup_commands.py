@@ -239,3 +239,34 @@ def test_events_bad_input(env):
     c.close()
     r = env.pyrunc("events", "--stats", c.cid)
     assert r.returncode == 1 and "does not exist" in r.stderr
+
+
+def test_update_can_loosen_device_rules(env):
+    """On v1 devices.allow adds to the list; on v2 the update's program
+    replaces the container's (both must hold, so one more program beside it
+    could only ever tighten)."""
+    spec = env.spec(["sleep", "1000"])
+    spec["linux"]["resources"] = {"devices": [{"allow": False, "access": "rwm"}]}
+    # /dev/kmsg (1:11) is not among the default devices; CAP_SYSLOG: the
+    # device rules alone decide
+    for caps in spec["process"]["capabilities"].values():
+        caps += ["CAP_MKNOD", "CAP_SYSLOG"]
+    cid = env.cid()
+    assert env.pyrunc("run", "-d", "-b", env.bundle(spec), cid).returncode == 0
+    assert env.pyrunc("exec", cid, "mknod", "/dev/kmsg2", "c", "1", "11").returncode == 0
+    read_kmsg = ["sh", "-c", "head -c 3 /dev/kmsg2 | wc -c"]
+    r = env.pyrunc("exec", cid, *read_kmsg)
+    assert "Operation not permitted" in r.stderr and r.stdout.split() == ["0"], r.stderr
+    rules = {"devices": [{"allow": True, "type": "c", "major": 1, "minor": 11,
+                          "access": "rwm"}]}
+    r = env.pyrunc("update", "--resources", "-", cid, input=json.dumps(rules))
+    assert r.returncode == 0, r.stderr
+    r = env.pyrunc("exec", cid, *read_kmsg)
+    assert r.stdout.split() == ["3"] and not r.stderr, r.stderr
+    # and tighten again
+    r = env.pyrunc("update", "--resources", "-", cid,
+                   input=json.dumps({"devices": [{"allow": False, "access": "rwm"}]}))
+    assert r.returncode == 0, r.stderr
+    r = env.pyrunc("exec", cid, *read_kmsg)
+    assert r.stdout.split() == ["0"], r.stderr
+    assert env.pyrunc("delete", "-f", cid).returncode == 0
