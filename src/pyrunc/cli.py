@@ -571,7 +571,9 @@ def parse(argv):
 
 def version_text():
     from .seccomp import libseccomp_version
-    text = "pyrunc version %s\nspec: 1.3.0\npython: %s\n" % (VERSION, sys.version.split()[0])
+    # runc's lines, in its order (Docker reads "version" and "commit:")
+    text = "pyrunc version %s\ncommit: v%s\nspec: 1.3.0\npython: %s\n" % (
+        VERSION, VERSION, sys.version.split()[0])
     seccomp = libseccomp_version()
     return text + ("libseccomp: %s\n" % seccomp if seccomp else "")
 

@@ -82,7 +82,10 @@ def test_unknown_signal_and_usage_errors(env):
 
 def test_version_and_spec(env, tmp_path):
     r = env.pyrunc("--version")
-    assert r.returncode == 0 and "pyrunc version" in r.stdout and "spec: 1.3.0" in r.stdout
+    assert r.returncode == 0
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("pyrunc version ") and lines[1].startswith("commit: v")
+    assert lines[2] == "spec: 1.3.0"
     assert env.pyrunc("spec", "-b", str(tmp_path)).returncode == 0
     spec = json.loads((tmp_path / "config.json").read_text())
     assert spec["process"]["args"] == ["sh"] and spec["root"]["path"] == "rootfs"
