@@ -89,11 +89,14 @@ class Step:
 class HostInfo:
     """What the planner needs to know about the machine (tests fake it)."""
 
-    __slots__ = ("cap_last_cap", "cgroup_mounts", "apparmor", "selinux", "parent_joins")
+    __slots__ = ("cap_last_cap", "cgroup_mounts", "apparmor", "selinux", "parent_joins",
+                 "bounding")
 
     def __init__(self, cap_last_cap=40, cgroup_mounts=(), apparmor=False, selinux=False,
-                 parent_joins=False):
+                 parent_joins=False, bounding=~0):
         self.cap_last_cap = cap_last_cap
+        # the runtime's own bounding set: what it can grant
+        self.bounding = bounding
         # the runtime puts the child in its cgroups (the systemd driver
         # starts a scope with its pid), so the child waits for that
         self.parent_joins = parent_joins
@@ -171,15 +174,23 @@ def map_text(mappings):
                    for m in mappings)
 
 
-def cap_mask(names, path, plan, last_cap):
+def cap_mask(names, path, plan, last_cap, have=~0):
+    """The bit mask of capability names.  A name that is no capability is an
+    error (runtime-spec: a value that cannot be mapped MUST be); one this
+    kernel does not have yet is ignored with a warning, as runc does (engines
+    list newer capabilities); one the runtime itself lacks (`have`, its
+    bounding set) cannot be granted: an error."""
     mask = 0
     for name in names or ():
         num = L.CAP_NUMBERS.get(name)
         if num is None:
-            plan.warnings.append("%s: unknown capability %r ignored" % (path, name))
-        elif num > last_cap:
+            raise ConfigError("%s: unknown capability %r" % (path, name))
+        if num > last_cap:
             plan.warnings.append("%s: capability %s is not supported by this kernel, ignored"
                                  % (path, name))
+        elif not have & (1 << num):
+            raise ConfigError("%s: %s is not in the runtime's own bounding set: it cannot be "
+                              "granted" % (path, name))
         else:
             mask |= 1 << num
     return mask
@@ -571,13 +582,15 @@ def _plan_process(plan, process, host, preserve_fds, hooks, config_linux, enteri
     last = host.cap_last_cap
     if caps is not None:
         plan.add("BOUNDING", "drop capabilities from the bounding set",
-                 a=cap_mask(caps.get("bounding"), "process.capabilities.bounding", plan, last),
+                 a=cap_mask(caps.get("bounding"), "process.capabilities.bounding", plan, last,
+                            host.bounding),
                  b=last)
     uid, gid = user.get("uid", 0), user.get("gid", 0)
     groups = [str(g) for g in user.get("additionalGids") or ()]
     user_step = plan.add("USER", "set user %d:%d" % (uid, gid), a=uid, b=gid, v1=groups)
     if caps is not None:
-        sets = {name: cap_mask(caps.get(name), "process.capabilities." + name, plan, last)
+        sets = {name: cap_mask(caps.get(name), "process.capabilities." + name, plan, last,
+                               host.bounding)
                 for name in ("effective", "permitted", "inheritable", "ambient")}
         not_raisable = sets["ambient"] & ~(sets["permitted"] & sets["inheritable"])
         if not_raisable:

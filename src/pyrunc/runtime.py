@@ -95,7 +95,8 @@ class Runtime:
             process = config.get("process")
             labels = linux.get("mountLabel") or process is not None and (
                 process.get("apparmorProfile") or process.get("selinuxLabel"))
-            host = HostInfo(cap_last_cap=_cap_last_cap(), cgroup_mounts=cgroups.dirs,
+            host = HostInfo(cap_last_cap=_cap_last_cap(), bounding=_own_bounding(),
+                            cgroup_mounts=cgroups.dirs,
                             parent_joins=self.systemd,
                             apparmor=bool(labels) and _apparmor_enabled(),
                             selinux=bool(labels) and os.path.exists("/sys/fs/selinux/enforce"))
@@ -545,7 +546,8 @@ class Runtime:
                     process["env"] = list(process.get("env") or ()) + [
                         "HOME=" + _home_of("/proc/%d/root" % state["pid"], uid)]
                 labels = process.get("apparmorProfile") or process.get("selinuxLabel")
-                host = HostInfo(cap_last_cap=_cap_last_cap(), cgroup_mounts=cg.dirs,
+                host = HostInfo(cap_last_cap=_cap_last_cap(), bounding=_own_bounding(),
+                            cgroup_mounts=cg.dirs,
                                 apparmor=bool(labels) and _apparmor_enabled(),
                                 selinux=bool(labels) and os.path.exists("/sys/fs/selinux/enforce"))
                 plan = make_exec_plan(config, process, host, pidfd, state["pid"], preserve_fds,
@@ -762,6 +764,18 @@ def _apparmor_enabled():
             return f.read().strip() == "Y"
     except OSError:
         return False
+
+
+def _own_bounding():
+    """The runtime's bounding set: the capabilities it can grant."""
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"CapBnd:"):
+                    return int(line.split()[1], 16)
+    except (OSError, ValueError):
+        pass
+    return ~0
 
 
 def _cap_last_cap():

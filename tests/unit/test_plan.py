@@ -217,7 +217,7 @@ def test_default_devices_and_linux_devices():
 def test_capability_masks_and_warnings():
     spec = default_spec()
     spec["process"]["capabilities"] = {
-        "bounding": ["CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_BOGUS"],
+        "bounding": ["CAP_KILL", "CAP_NET_BIND_SERVICE"],
         "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"],
         "inheritable": [], "ambient": ["CAP_KILL"]}
     plan = plan_for(spec)
@@ -227,7 +227,8 @@ def test_capability_masks_and_warnings():
     assert bounding["b"] == 40
     assert caps["a"] == caps["b"] == caps["d"] == 1 << 5
     assert caps["c"] == 0
-    assert any("CAP_BOGUS" in w for w in plan.warnings)
+    # an ambient capability that is not inheritable cannot be raised
+    assert any("CAP_KILL not raised" in w for w in plan.warnings)
 
 
 def test_capability_beyond_the_kernel_is_a_warning():
@@ -377,3 +378,21 @@ def test_exec_plan_joins_cgroups_then_namespaces_then_forks():
     plan = make_exec_plan(no_mnt, no_mnt["process"], HostInfo(), pidfd=7, init_pid=42)
     assert steps(plan, "OPEN_ROOT")[0].slots["s1"] == "/proc/42/root"
     assert "CHROOT" in kinds(plan)
+
+
+def test_capabilities_unknown_unsupported_and_ungrantable():
+    spec = default_spec()
+    spec["process"]["capabilities"]["effective"].append("CAP_TEST")
+    with pytest.raises(ConfigError, match="process.capabilities.effective: unknown capability "
+                                          "'CAP_TEST'"):
+        plan_for(spec)
+    spec = default_spec()
+    spec["process"]["capabilities"]["bounding"].append("CAP_CHECKPOINT_RESTORE")   # 40
+    plan = make_plan(spec, "/b", "/b/rootfs", HostInfo(cap_last_cap=39))
+    assert any("CAP_CHECKPOINT_RESTORE is not supported by this kernel" in w
+               for w in plan.warnings)
+    spec = default_spec()
+    spec["process"]["capabilities"]["permitted"].append("CAP_SYS_RESOURCE")   # 24
+    with pytest.raises(ConfigError, match="CAP_SYS_RESOURCE is not in the runtime's own "
+                                          "bounding set"):
+        make_plan(spec, "/b", "/b/rootfs", HostInfo(bounding=~(1 << 24)))
