@@ -517,8 +517,8 @@ def make_exec_plan(config, process, host, pidfd, init_pid, preserve_fds=0, liste
     whose config is `config` (its init is init_pid, held by pidfd) and runs
     `process` (a checked process object).
 
-    It joins the container's cgroups itself, before anything else (the
-    paths are the host's), then every namespace of the container at once
+    It joins the container's cgroups itself, once it has closed the state
+    lock (the paths are the host's), then every namespace of the container at once
     through the pidfd (the kernel orders them, user first), forks once more
     into the pid (and time) namespace, and sets up the process as create
     does for the init."""
@@ -526,9 +526,11 @@ def make_exec_plan(config, process, host, pidfd, init_pid, preserve_fds=0, liste
     linux = config.get("linux") or {}
     kinds = {ns["type"] for ns in linux.get("namespaces") or ()}
     plan.self_join = True
+    # (not CLONE_INTO_CGROUP on v2: in a frozen cgroup, exec --ignore-paused,
+    # the child would stop before it closes its copy of the state lock)
     for _, path, is_v2 in host.cgroup_mounts:
-        if not is_v2:
-            plan.add("WRITE_HOST", 'join cgroup "%s"' % path, s1=path + "/tasks", s2="0")
+        plan.add("WRITE_HOST", 'join cgroup "%s"' % path,
+                 s1=path + ("/cgroup.procs" if is_v2 else "/tasks"), s2="0")
     flags = 0
     for kind in kinds:
         flags |= NAMESPACE_FLAGS[kind]

@@ -559,7 +559,6 @@ class Runtime:
                 if not detach and self.subreaper:
                     _become_subreaper()
                 child = _Child(plan)
-                child.cgroup_fd = cg.v2_dir_fd()
                 child.spawn()
                 sd.unlock()
                 on_seccomp_fd = None

@@ -296,3 +296,19 @@ def test_socket_activation_passes_listen_fds_to_run_and_exec(env):
                             files[0]] + PYRUNC)
     assert r.stdout.splitlines() == ["[]", "CLOSED"], r.stdout
     assert env.pyrunc("delete", "-f", cid).returncode == 0
+
+
+def test_foreground_exec_forwards_signals(env):
+    cid, _ = running(env)
+    p = subprocess.Popen(PYRUNC + ["--root", env.state_root, "exec", cid, "sh", "-c",
+                                   "trap 'echo got-usr1' USR1; trap 'echo got-term; exit 4' "
+                                   "TERM; echo ready; "
+                                   "while true; do sleep 0.1; done"],
+                         stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline() == "ready\n"
+    p.send_signal(10)
+    assert p.stdout.readline() == "got-usr1\n"
+    p.send_signal(15)
+    assert p.wait(timeout=20) == 4
+    assert p.stdout.read() == "got-term\n"
+    assert env.pyrunc("delete", "-f", cid).returncode == 0

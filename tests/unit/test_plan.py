@@ -358,13 +358,16 @@ def test_socket_activation_keeps_the_listening_fds_and_sets_the_env():
 
 
 def test_exec_plan_joins_cgroups_then_namespaces_then_forks():
-    host = HostInfo(cgroup_mounts=[("cpu", "/sys/fs/cgroup/cpu/c1", False)])
+    host = HostInfo(cgroup_mounts=[("cpu", "/sys/fs/cgroup/cpu/c1", False),
+                                   ("", "/sys/fs/cgroup/unified/c1", True)])
     spec = default_spec()
     spec["process"]["terminal"] = True
     plan = make_exec_plan(spec, spec["process"], host, pidfd=7, init_pid=42)
     order = kinds(plan)
-    assert order[:4] == ["WRITE_HOST", "SETNS_FD", "FORK", "CLOSE"]
-    setns = plan.steps[1].slots
+    assert order[:5] == ["WRITE_HOST", "WRITE_HOST", "SETNS_FD", "FORK", "CLOSE"]
+    assert [s.slots["s1"] for s in steps(plan, "WRITE_HOST")] == [
+        "/sys/fs/cgroup/cpu/c1/tasks", "/sys/fs/cgroup/unified/c1/cgroup.procs"]
+    setns = plan.steps[2].slots
     assert setns["a"] == 7 and setns["b"] == (L.CLONE_NEWPID | L.CLONE_NEWNET |
                                               L.CLONE_NEWIPC | L.CLONE_NEWUTS | L.CLONE_NEWNS |
                                               L.CLONE_NEWCGROUP)
