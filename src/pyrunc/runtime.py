@@ -76,28 +76,20 @@ class Runtime:
         fifo_fd = -1
         host_mount = None
         try:
-            if self.systemd:
-                cgroups = Cgroups.for_systemd(linux.get("cgroupsPath"), sd.id)
-            else:
-                cgroups = Cgroups.for_container(linux.get("cgroupsPath"), sd.id)
-                cgroups.plan_missing()
+            cgroups = Cgroups.for_config(linux.get("cgroupsPath"), sd.id, self.systemd)
             # If this process is killed from here on, `delete --force` finds
             # what to remove (the child dies with us: PR_SET_PDEATHSIG).
             state = {"id": sd.id, "pid": 0, "start_time": None, "bundle": bundle,
                      "rootfs": rootfs, "created": st.now_rfc3339(), "owner": "",
                      "annotations": annotations, "cgroups": cgroups.to_state()}
             sd.save(state)
-            resources = linux.get("resources")
-            if not self.systemd:
-                cgroups.create()
-                if resources:
-                    cgroups.apply(resources, self.log.warn, linux.get("devices") or ())
+            cgroups.setup(linux.get("resources"), self.log.warn, linux.get("devices") or ())
             process = config.get("process")
             labels = linux.get("mountLabel") or process is not None and (
                 process.get("apparmorProfile") or process.get("selinuxLabel"))
             host = HostInfo(cap_last_cap=_cap_last_cap(), bounding=_own_bounding(),
                             cgroup_mounts=cgroups.dirs,
-                            parent_joins=self.systemd,
+                            parent_joins=cgroups.joined_by_parent,
                             apparmor=bool(labels) and _apparmor_enabled(),
                             selinux=bool(labels) and os.path.exists("/sys/fs/selinux/enforce"))
             if process is not None and not any(e.startswith("HOME=")
@@ -132,8 +124,6 @@ class Runtime:
 
             def join():
                 cgroups.join(child.first_pid)
-                if self.systemd and resources:   # the scope exists from now on
-                    cgroups.apply(resources, self.log.warn, linux.get("devices") or ())
                 if plan.oom_score_adj is not None:
                     _write_proc(child.first_pid, "oom_score_adj", str(plan.oom_score_adj))
 
@@ -143,7 +133,7 @@ class Runtime:
                         for name, text in (("uid_map", plan.uid_map),
                                            ("gid_map", plan.gid_map)):
                             _write_proc(first_pid, name, text)
-                    if plan.direct and not self.systemd:
+                    if plan.direct and not cgroups.joined_by_parent:
                         return None, join   # while the child mounts
                     # before the child forks the init, or (systemd) mounts
                     # the scope's directory that only now exists
@@ -174,6 +164,7 @@ class Runtime:
             sd.save(state)
             if plan.has_process and not state["hooks"] and state["start_time"] is not None \
                     and host_mount is None and not cgroups.unit:
+                # (a systemd scope is stopped over D-Bus: Python's work)
                 sd.save_fastpath(pid, state["start_time"], cgroups.created)
             if pid_file:
                 _write_pid_file(pid_file, pid)

@@ -96,6 +96,35 @@ class Cgroups:
         # cgroup.controllers when needed
         self.controllers = controllers or {}
         self.mountpoints = mountpoints or {}   # directory -> its hierarchy's mount
+        self._pending = None   # what setup() leaves for join() (systemd)
+
+    @classmethod
+    def for_config(cls, cgroups_path, cid, systemd=False):
+        """The cgroups a new container will have: directories of cgroupfs
+        (those to make are recorded now, see plan_missing) or, with
+        systemd, a transient scope."""
+        if systemd:
+            return cls.for_systemd(cgroups_path, cid)
+        cg = cls.for_container(cgroups_path, cid)
+        cg.plan_missing()
+        return cg
+
+    @property
+    def joined_by_parent(self):
+        """The runtime puts the child in (a scope is started with its pid):
+        the child waits for that, it cannot join by itself."""
+        return bool(self.unit)
+
+    def setup(self, resources, warn, devices=()):
+        """Before the child exists: make the directories and write the
+        resources.  A systemd scope exists only once it has a process:
+        join() does both then."""
+        self._pending = (resources, warn, devices)
+        if self.unit:
+            return
+        self.create()
+        if resources:
+            self.apply(resources, warn, devices)
 
     @classmethod
     def for_container(cls, cgroups_path, cid):
@@ -333,6 +362,8 @@ class Cgroups:
             from . import systemd
             systemd.start_scope(self.unit[0], self.unit[1], pid,
                                 "pyrunc container %s" % self.unit[0])
+            if self._pending and self._pending[0]:
+                self.apply(*self._pending)
             return
         data = str(pid)
         for _, path, _ in self.dirs:
