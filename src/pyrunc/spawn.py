@@ -94,6 +94,7 @@ class Child:
                 self.cgroup_fd = -1
         if pid < 0:
             os.close(self.sock)
+            self.sock = -1   # (kill() closes what is left: not this twice)
             raise SpawnError("clone: %s" % strerror(-pid))
         self.first_pid = self.pid = pid
         self.pidfd = pidfd[0]
