@@ -415,12 +415,161 @@ static int set_propagation(struct child *c, const char *path, unsigned long flag
     return r;
 }
 
+/* tmpcopyup: copy a directory tree of the image into the tmpfs mounted over
+ * it.  Symlinks are copied, never followed; hard links become copies.
+ * Recursion is bounded; each level has its own getdents buffer. */
+#define COPYUP_DEPTH 32
+
+struct linux_dirent64 {
+    uint64_t d_ino;
+    int64_t d_off;
+    unsigned short d_reclen;
+    unsigned char d_type;
+    char d_name[];
+};
+
+static int copy_data(int from, int to)
+{
+    char buf[8192];
+    ssize_t n, w, off;
+
+    for (;;) {
+        n = read(from, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return 0;
+        for (off = 0; off < n; off += w) {
+            w = write(to, buf + off, (size_t)(n - off));
+            if (w < 0 && errno == EINTR) {
+                w = 0;
+                continue;
+            }
+            if (w < 0)
+                return -errno;
+        }
+    }
+}
+
+static int copy_tree(int src, int dst, int depth);
+
+static int copy_entry(int src, int dst, const char *name, int depth)
+{
+    struct stat st;
+    struct timespec times[2];
+    int r = 0, from, to;
+
+    if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return -errno;
+    times[0] = st.st_atim;
+    times[1] = st.st_mtim;
+    if (S_ISDIR(st.st_mode)) {
+        if (mkdirat(dst, name, st.st_mode & 07777) < 0 && errno != EEXIST)
+            return -errno;
+        from = openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (from < 0)
+            return -errno;
+        to = openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (to < 0) {
+            r = -errno;
+            close(from);
+            return r;
+        }
+        r = copy_tree(from, to, depth + 1);
+        if (r == 0 && (fchown(to, st.st_uid, st.st_gid) < 0 ||
+                       fchmod(to, st.st_mode & 07777) < 0 || futimens(to, times) < 0))
+            r = -errno;
+        close(from);
+        close(to);
+        return r;
+    }
+    if (S_ISREG(st.st_mode)) {
+        from = openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (from < 0)
+            return -errno;
+        to = openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                    st.st_mode & 07777);
+        if (to < 0) {
+            r = -errno;
+            close(from);
+            return r;
+        }
+        r = copy_data(from, to);
+        if (r == 0 && (fchown(to, st.st_uid, st.st_gid) < 0 ||
+                       fchmod(to, st.st_mode & 07777) < 0 || futimens(to, times) < 0))
+            r = -errno;
+        close(from);
+        close(to);
+        return r;
+    }
+    if (S_ISLNK(st.st_mode)) {
+        char target[PATH_MAX];
+        ssize_t n = readlinkat(src, name, target, sizeof(target) - 1);
+        if (n < 0)
+            return -errno;
+        target[n] = '\0';
+        if (symlinkat(target, dst, name) < 0 ||
+            fchownat(dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+            return -errno;
+        return 0;
+    }
+    /* fifos, sockets, device nodes */
+    if (mknodat(dst, name, st.st_mode, st.st_rdev) < 0 ||
+        fchownat(dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+        return -errno;
+    return 0;
+}
+
+static int copy_tree(int src, int dst, int depth)
+{
+    char buf[4096];
+    long n, pos;
+    int r;
+
+    if (depth > COPYUP_DEPTH)
+        return -ELOOP;
+    for (;;) {
+        n = syscall(SYS_getdents64, src, buf, sizeof(buf));
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return 0;
+        for (pos = 0; pos < n;) {
+            struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + pos);
+            pos += d->d_reclen;
+            if (d->d_name[0] == '.' && (d->d_name[1] == '\0' ||
+                                        (d->d_name[1] == '.' && d->d_name[2] == '\0')))
+                continue;
+            r = copy_entry(src, dst, d->d_name, depth);
+            if (r < 0)
+                return r;
+        }
+    }
+}
+
+/* After a tmpfs was mounted over a directory of the image (held open as
+ * `below`), fill it with that directory's contents. */
+static int copy_up(struct child *c, int below, const char *target)
+{
+    int top = open_in_root(c, target, O_RDONLY | O_DIRECTORY), r;
+
+    if (top < 0)
+        return top;
+    r = copy_tree(below, top, 0);
+    close(top);
+    return r;
+}
+
 static int op_mount(struct child *c, struct pyrunc_op *op, int index)
 {
     char p[64];
     int fd, r = 0;
 
-    if (op->d) {
+    int below = -1;
+
+    if (op->d & 1) {
         /* proc and sysfs (CVE-2019-19921 class): no symlink on the way to
          * the target, not even one that stays inside the root */
         fd = open_in_root_how(c, op->s2, O_PATH, RESOLVE_NO_SYMLINKS);
@@ -450,9 +599,23 @@ static int op_mount(struct child *c, struct pyrunc_op *op, int index)
         if (r == 0 && op->b)
             r = remount_bind(c, op->s2, (unsigned long)op->b);
     } else {
+        if (op->d & 2) {
+            /* tmpcopyup: the image's directory, as it is before the mount */
+            below = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (below < 0) {
+                r = -errno;
+                close(fd);
+                return r;
+            }
+        }
         if (mount(op->s1, fdpath(p, fd), op->s3, op->flags, op->s4) < 0)
             r = -errno;
         close(fd);
+        if (below >= 0) {
+            if (r == 0)
+                r = copy_up(c, below, op->s2);
+            close(below);
+        }
     }
     if (r == 0 && op->c)
         r = set_propagation(c, op->s2, (unsigned long)op->c);

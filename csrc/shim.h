@@ -34,7 +34,10 @@ enum pyrunc_op_kind {
                                 (0 none, 1 dir, 2 file, 3 as the source:
                                 create if missing),
                                 b remount flags for binds (ro, nosuid, ...),
-                                c propagation flags applied after */
+                                c propagation flags applied after,
+                                d bits: 1 no symlink on the way (proc,
+                                sysfs), 2 tmpcopyup (fill the new tmpfs
+                                with what the directory held) */
     PYRUNC_OP_MKNOD,         /* s1 root path, a mode (type|perm), b dev,
                                 c uid, d gid */
     PYRUNC_OP_BIND_DEV,      /* s1 host device, s2 root path target */

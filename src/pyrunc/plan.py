@@ -460,9 +460,17 @@ def _plan_mount(plan, m, bundle, dest, kind, flags, prop, data, host):
         plan.add("MOUNT", desc + " (bind of /sys)", s1="/sys", s2=dest,
                  flags=L.MS_BIND | L.MS_REC, a=1, b=flags & BIND_REMOUNT_FLAGS, c=prop)
         return
-    # d=1: no symlink on the way to a proc or sysfs target (CVE-2019-19921)
+    # d bit 1: no symlink on the way to a proc or sysfs target (CVE-2019-19921)
+    checks = int(kind in ("proc", "sysfs"))
+    if "tmpcopyup" in (m.get("options") or ()):
+        # runc's extension (Podman asks it for every tmpfs): the new tmpfs
+        # starts with what the image has there (d bit 2); ignored for other
+        # file systems, as by runc
+        data = ",".join(o for o in data.split(",") if o and o != "tmpcopyup")
+        if kind == "tmpfs":
+            checks |= 2
     plan.add("MOUNT", desc, s1=source or kind, s2=dest, s3=kind, s4=data or None,
-             flags=flags & ~L.MS_REMOUNT, a=1, c=prop, d=int(kind in ("proc", "sysfs")))
+             flags=flags & ~L.MS_REMOUNT, a=1, c=prop, d=checks)
 
 
 def _plan_cgroup_mount(plan, desc, dest, flags, prop, host):

@@ -1,4 +1,5 @@
 """Mounts, devices, masked and read-only paths, sysctl, pivot_root."""
+import os
 
 
 def mountinfo_of(out, target):
@@ -150,3 +151,29 @@ def test_mount_propagation_options(env, tmp_path):
     private = mountinfo_of(out, "/private")
     assert "shared:" not in private and "master:" not in private
     assert "unbindable" in mountinfo_of(out, "/unbindable")
+
+
+def test_tmpcopyup_fills_the_tmpfs_with_the_images_directory(env, own_rootfs):
+    """Podman's --tmpfs and --read-only ask for runc's tmpcopyup: the tmpfs
+    starts with the image's files (modes, owners, symlinks kept), and
+    writes go to the tmpfs, not to the image."""
+    d = own_rootfs / "data"
+    (d / "sub").mkdir(parents=True)
+    (d / "file").write_text("from the image\n")
+    os.chmod(d / "file", 0o606)
+    os.chown(d / "file", 1000, 1000)
+    os.symlink("/etc/passwd", d / "link")   # copied as a link, not followed
+    (d / "sub" / "deep").write_text("deep\n")
+    os.mkfifo(d / "fifo")
+    spec = env.spec(["sh", "-c", "grep ' /data ' /proc/mounts | cut -d' ' -f3; cat /data/file "
+                                 "/data/sub/deep; stat -c '%a %u:%g' /data/file; "
+                                 "readlink /data/link; [ -p /data/fifo ] && echo fifo; "
+                                 "echo new > /data/file; cat /data/file"])
+    spec["root"]["path"] = str(own_rootfs)
+    spec["mounts"].append({"destination": "/data", "type": "tmpfs", "source": "tmpfs",
+                           "options": ["rw", "rprivate", "nosuid", "nodev", "tmpcopyup"]})
+    r = env.run(spec)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["tmpfs", "from the image", "deep", "606 1000:1000",
+                                     "/etc/passwd", "fifo", "new"]
+    assert (d / "file").read_text() == "from the image\n"

@@ -399,3 +399,14 @@ def test_capabilities_unknown_unsupported_and_ungrantable():
     with pytest.raises(ConfigError, match="CAP_SYS_RESOURCE is not in the runtime's own "
                                           "bounding set"):
         make_plan(spec, "/b", "/b/rootfs", HostInfo(bounding=~(1 << 24)))
+
+
+def test_tmpcopyup_is_a_step_flag_not_a_mount_option():
+    spec = default_spec()
+    spec["mounts"] = [
+        {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+         "options": ["nosuid", "tmpcopyup", "mode=1777"]},
+        {"destination": "/m", "type": "mqueue", "source": "mqueue", "options": ["tmpcopyup"]}]
+    tmp, mq = [s for s in steps(plan_for(spec), "MOUNT") if s.slots["s2"] in ("/tmp", "/m")]
+    assert tmp.slots["s4"] == "mode=1777" and tmp.slots["d"] == 2
+    assert mq.slots["s4"] is None and mq.slots["d"] == 0
