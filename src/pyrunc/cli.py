@@ -44,7 +44,10 @@ class Cmd:
 
 
 class UsageError(Exception):
-    pass
+    """A malformed command line.  `flags` are the global flags parsed so
+    far: --log gets the error too (engines read it there)."""
+
+    flags = None
 
 
 class HelpRequested(Exception):
@@ -544,6 +547,14 @@ def parse(argv):
     """-> (global args, Cmd, command args, positionals)"""
     g = Args(GLOBAL)
     rest = []
+    try:
+        return _parse(argv, g, rest)
+    except UsageError as e:
+        e.flags = g
+        raise
+
+
+def _parse(argv, g, rest):
     i = _parse_opts(GLOBAL, argv, 0, g, rest, stop_at_positional=True)
     if g.version:
         return g, None, None, None
@@ -587,7 +598,11 @@ def main(argv=None):
         show_help(h.cmd)
         return _exit(0)
     except UsageError as e:
-        sys.stderr.write("pyrunc: %s (see pyrunc --help)\n" % e)
+        msg = "pyrunc: %s (see pyrunc --help)" % e
+        if e.flags is not None and e.flags.log:
+            from .log import Logger
+            Logger(e.flags.log, e.flags.log_format).error(msg)
+        sys.stderr.write(msg + "\n")
         return _exit(1)
     if cmd is None:
         sys.stdout.write(version_text())

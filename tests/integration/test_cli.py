@@ -112,6 +112,11 @@ def test_debug_logs_the_plan_and_json_logs_go_to_the_log_file(env, tmp_path):
     assert r.returncode == 1
     last = json.loads(log.read_text().splitlines()[-1])
     assert last["level"] == "error" and "does not exist" in last["msg"]
+    # a malformed command line too (containerd's shim reads only the log)
+    r = env.pyrunc("--log=%s" % log, "--log-format=json", "bogus", "x")
+    assert r.returncode == 1
+    last = json.loads(log.read_text().splitlines()[-1])
+    assert last["msg"] == "pyrunc: no such command: bogus (see pyrunc --help)" == r.stderr.strip()
 
 
 def test_features_lists_what_works(env):
