@@ -436,24 +436,13 @@ class Runtime:
             for fd in masters:
                 os.close(fd)
 
-    def _supervise(self, pid, master=None, first=None):
+    def _supervise(self, pid, master=None, first=None, forwarder=None):
         """The foreground: forward every catchable signal to pid, relay its
         terminal, wait for it.  first() runs once the signals are
         forwarded.  Returns the exit code (128+N for signal N)."""
-        old = {}
-
-        def forward(signum, _frame):
-            try:
-                os.kill(pid, signum)
-            except ProcessLookupError:
-                pass
-        for s in range(1, 32):
-            if s not in _NOT_FORWARDED:
-                try:
-                    old[s] = _signal.signal(s, forward)
-                except (OSError, ValueError):
-                    pass
+        forwarder = forwarder or _Forwarder()
         try:
+            forwarder.to(pid)
             if first is not None:
                 first()
             if master is not None:
@@ -465,8 +454,7 @@ class Runtime:
                     os.close(pidfd)
             _, status = os.waitpid(pid, 0)
         finally:
-            for s, h in old.items():
-                _signal.signal(s, h)
+            forwarder.restore()
             if self.subreaper:
                 _reap_orphans()
         if os.WIFSIGNALED(status):
@@ -494,13 +482,19 @@ class Runtime:
             from .console import ConsoleSocket
             sock = ConsoleSocket(console_socket)
         masters = []
+        # In the foreground, signals are caught from before the process
+        # exists (it may run, and its caller signal us, before _exec
+        # returns) and passed on once it does.
+        forwarder = None if detach else _Forwarder()
         try:
             pid = self._exec(cid, process, detach, pid_file, sock, masters, preserve_fds,
                              ignore_paused)
             if detach:
                 return 0
-            return self._supervise(pid, masters[0] if masters else None)
+            return self._supervise(pid, masters[0] if masters else None, forwarder=forwarder)
         finally:
+            if forwarder is not None:
+                forwarder.restore()
             if sock is not None:
                 sock.close()
             for fd in masters:
@@ -603,6 +597,42 @@ class _Locked:
 
 # SIGKILL, SIGSTOP cannot be caught; faults are ours; SIGCHLD is for us.
 _NOT_FORWARDED = {4, 5, 7, 8, 9, 11, 17, 19, 13}
+
+
+class _Forwarder:
+    """Catch every signal that can be forwarded; pass each to the process
+    once to() names it (those that came before are passed on then)."""
+
+    def __init__(self):
+        self.pid = 0
+        self.pending = []
+        self.old = {}
+        for s in range(1, 32):
+            if s not in _NOT_FORWARDED:
+                try:
+                    self.old[s] = _signal.signal(s, self._on_signal)
+                except (OSError, ValueError):
+                    pass
+
+    def _on_signal(self, signum, _frame):
+        if not self.pid:
+            self.pending.append(signum)
+            return
+        try:
+            os.kill(self.pid, signum)
+        except ProcessLookupError:
+            pass
+
+    def to(self, pid):
+        self.pid = pid
+        pending, self.pending = self.pending, []
+        for signum in pending:
+            self._on_signal(signum, None)
+
+    def restore(self):
+        old, self.old = self.old, {}
+        for s, h in old.items():
+            _signal.signal(s, h)
 
 
 def _Child(plan):

@@ -138,6 +138,20 @@ class Env:
         return json.loads(r.stdout)
 
 
+def readline(stream, timeout=20):
+    """One line of a child's output pipe, failing (not hanging) if none
+    comes.  Reads the fd byte by byte: nothing stays in a buffer."""
+    import select
+    fd, line = stream.fileno(), b""
+    while not line.endswith(b"\n"):
+        assert select.select([fd], [], [], timeout)[0], "no line within %ds: %r" % (timeout, line)
+        byte = os.read(fd, 1)
+        if not byte:
+            break
+        line += byte
+    return line.decode()
+
+
 def _cgroup_leftovers(marker):
     found = []
     for top in ("/sys/fs/cgroup",):

@@ -5,7 +5,7 @@ each was shown to fail with its defence removed."""
 import os
 import subprocess
 
-from .conftest import PYRUNC
+from .conftest import PYRUNC, readline
 from .test_cli import assert_clean_failure
 from .test_lifecycle import wait_exit
 
@@ -122,7 +122,7 @@ def test_an_exec_process_is_not_reachable_through_proc_exe_before_execve(env, ow
                                          "3", str(2 * execs + 4), "/tmp/stop"],
                                stdout=subprocess.PIPE, text=True)
     try:
-        assert watcher.stdout.readline() == "READY\n"
+        assert readline(watcher.stdout) == "READY\n"
         for _ in range(execs):
             r = env.pyrunc("exec", cid, "/bin/true")
             assert r.returncode == 0, r.stderr

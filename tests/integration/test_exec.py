@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from .conftest import PYRUNC
+from .conftest import PYRUNC, readline
 from .test_lifecycle import wait_exit
 from .test_process import mask, status_field
 
@@ -305,9 +305,9 @@ def test_foreground_exec_forwards_signals(env):
                                    "TERM; echo ready; "
                                    "while true; do sleep 0.1; done"],
                          stdout=subprocess.PIPE, text=True)
-    assert p.stdout.readline() == "ready\n"
+    assert readline(p.stdout) == "ready\n"
     p.send_signal(10)
-    assert p.stdout.readline() == "got-usr1\n"
+    assert readline(p.stdout) == "got-usr1\n"
     p.send_signal(15)
     assert p.wait(timeout=20) == 4
     assert p.stdout.read() == "got-term\n"

@@ -8,7 +8,7 @@ import pytest
 
 from pyrunc.cgroups import container_dir, hierarchies
 
-from .conftest import PYRUNC
+from .conftest import PYRUNC, readline
 
 
 def wait_exit(pid, timeout=10):
@@ -157,7 +157,7 @@ def test_foreground_run_forwards_signals(env):
                                  "while true; do sleep 0.1; done"])
     p = subprocess.Popen(PYRUNC + ["--root", env.state_root, "run",
                           "-b", env.bundle(spec), cid], stdout=subprocess.PIPE, text=True)
-    assert p.stdout.readline() == "ready\n"
+    assert readline(p.stdout) == "ready\n"
     p.send_signal(15)
     assert p.wait(timeout=20) == 4
     assert p.stdout.read() == "got-term\n"
