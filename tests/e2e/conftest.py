@@ -95,7 +95,7 @@ class Session:
         return E.Host(self.base, parents, states, logs)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def e2e_session(request):
     if os.geteuid() != 0:
         pytest.skip("e2e tests start container engines: they need root")
@@ -278,13 +278,13 @@ def _running(request, cls, name, *needs):
         eng.stop_engine()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def containerd_engine(request):
     """containerd: ctr's, and dockerd's."""
     yield from _running(request, E.ContainerdEngine, "containerd")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ctr_engine(containerd_engine):
     """containerd with the image imported, for ctr."""
     if containerd_engine.spec_template is None:
@@ -292,13 +292,13 @@ def ctr_engine(containerd_engine):
     return containerd_engine
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def docker_engine(request):
     """dockerd, on the session's containerd."""
     yield from _running(request, E.DockerEngine, "docker", "containerd_engine")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def podman_engine(request):
     """podman (no daemon: conmon per container), with the image loaded."""
     yield from _running(request, E.PodmanEngine, "podman")
