@@ -267,12 +267,9 @@ class Runtime:
             if status not in ("running", "created"):
                 raise WrongState("container not running" if status != "paused" else
                                  "container already paused")
-            if (state.get("cgroups") or {}).get("unit"):
-                # Freezing a scope behind systemd's back, or through
-                # FreezeUnit, left its stop job hanging now and then in the
-                # v2 VM (systemd 252): refused until that is understood.
-                raise WrongState("pause is not supported with --systemd-cgroup by this version "
-                                 "of pyrunc")
+            # (a systemd scope is frozen through its cgroup.freeze, as runc
+            # does; delete -f kills through cgroup.kill before it stops the
+            # scope, so systemd never waits on frozen processes)
             # the compiled front-end does not read the paused mark: from now
             # on, start and delete of this container go through Python
             sd.drop_fastpath()
