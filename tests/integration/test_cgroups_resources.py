@@ -122,3 +122,19 @@ def test_the_cgroup_mount_shows_the_container_its_own_limits(env):
     spec["linux"]["resources"] = {"pids": {"limit": 7}, "memory": {"limit": 48 << 20}}
     r = env.run(spec)
     assert r.stdout.split() == ["7", str(48 << 20), "1"], r.stderr
+
+
+def test_memory_fields_v2_lacks_are_warnings_there(env):
+    """swappiness and disableOOMKiller have v1 files only: written on v1,
+    on v2 a warning naming the field, and the container still runs."""
+    spec = env.spec(["true"])
+    spec["linux"]["resources"] = {"memory": {"swappiness": 7, "disableOOMKiller": False}}
+    cid, _, err = run_to_exit(env, spec)
+    if Cgroups.for_container(None, cid).version_of("memory") == "v1":
+        with open(controller_file(cid, "memory", "memory.swappiness", "-")) as f:
+            assert f.read().strip() == "7"
+        assert "not supported" not in err
+    else:
+        assert "memory.swappiness: not supported on cgroup v2, ignored" in err
+        assert "memory.disableOOMKiller: not supported on cgroup v2, ignored" in err
+    assert env.pyrunc("delete", cid).returncode == 0
