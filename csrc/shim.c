@@ -465,38 +465,22 @@ static int copy_entry(int src, int dst, const char *name, int depth)
         return -errno;
     times[0] = st.st_atim;
     times[1] = st.st_mtim;
-    if (S_ISDIR(st.st_mode)) {
-        if (mkdirat(dst, name, st.st_mode & 07777) < 0 && errno != EEXIST)
+    if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
+        int dir = S_ISDIR(st.st_mode);
+        if (dir && mkdirat(dst, name, st.st_mode & 07777) < 0 && errno != EEXIST)
             return -errno;
-        from = openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        from = openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (dir ? O_DIRECTORY : 0));
         if (from < 0)
             return -errno;
-        to = openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        to = dir ? openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                 : openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                          st.st_mode & 07777);
         if (to < 0) {
             r = -errno;
             close(from);
             return r;
         }
-        r = copy_tree(from, to, depth + 1);
-        if (r == 0 && (fchown(to, st.st_uid, st.st_gid) < 0 ||
-                       fchmod(to, st.st_mode & 07777) < 0 || futimens(to, times) < 0))
-            r = -errno;
-        close(from);
-        close(to);
-        return r;
-    }
-    if (S_ISREG(st.st_mode)) {
-        from = openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-        if (from < 0)
-            return -errno;
-        to = openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                    st.st_mode & 07777);
-        if (to < 0) {
-            r = -errno;
-            close(from);
-            return r;
-        }
-        r = copy_data(from, to);
+        r = dir ? copy_tree(from, to, depth + 1) : copy_data(from, to);
         if (r == 0 && (fchown(to, st.st_uid, st.st_gid) < 0 ||
                        fchmod(to, st.st_mode & 07777) < 0 || futimens(to, times) < 0))
             r = -errno;
