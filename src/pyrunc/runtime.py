@@ -529,7 +529,7 @@ class Runtime:
                         "HOME=" + _home_of("/proc/%d/root" % state["pid"], uid)]
                 labels = process.get("apparmorProfile") or process.get("selinuxLabel")
                 host = HostInfo(cap_last_cap=_cap_last_cap(), bounding=_own_bounding(),
-                            cgroup_mounts=cg.dirs,
+                                cgroup_mounts=cg.dirs,
                                 apparmor=bool(labels) and _apparmor_enabled(),
                                 selinux=bool(labels) and os.path.exists("/sys/fs/selinux/enforce"))
                 plan = make_exec_plan(config, process, host, pidfd, state["pid"], preserve_fds,
