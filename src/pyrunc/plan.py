@@ -552,6 +552,10 @@ def make_exec_plan(config, process, host, pidfd, init_pid, preserve_fds=0, liste
         root = "/proc/%d/root" % init_pid
         plan.add("OPEN_ROOT", "open the container's root %s" % root, s1=root)
         plan.add("CHROOT", "chroot to the container's root")
+    else:
+        # setns put us at the root of the container's mount namespace: root
+        # paths (LSM attributes under its /proc) are resolved there
+        plan.add("OPEN_ROOT", 'open the container\'s root "/"', s1="/")
     plan.add("CLOSE", "close the container's pidfd", a=pidfd)
     if process.get("terminal"):
         _plan_console(plan, process, console=False)

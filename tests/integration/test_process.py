@@ -221,6 +221,22 @@ def test_apparmor_profile_confines_the_process(env, own_rootfs):
         r = env.run(spec)
         assert r.stdout == "%s (enforce)\n" % name, r.stderr
         assert "Permission denied" in r.stderr
+        # exec: the container's profile, or the one --apparmor names
+        spec["process"]["args"] = ["sleep", "1000"]
+        cid = env.cid()
+        assert env.pyrunc("run", "-d", "-b", env.bundle(spec), cid).returncode == 0
+        show = ["sh", "-c", "cat /proc/self/attr/current; cat /etc/hostname"]
+        r = env.pyrunc("exec", cid, *show)
+        assert r.stdout == "%s (enforce)\n" % name and "Permission denied" in r.stderr, r.stderr
+        spec["process"].pop("apparmorProfile")
+        other = env.cid()
+        assert env.pyrunc("run", "-d", "-b", env.bundle(spec), other).returncode == 0
+        r = env.pyrunc("exec", other, *show)
+        assert r.stdout == "unconfined\nsecret\n", r.stderr
+        r = env.pyrunc("exec", "--apparmor", name, other, *show)
+        assert r.stdout == "%s (enforce)\n" % name and "Permission denied" in r.stderr, r.stderr
+        for c in (cid, other):
+            assert env.pyrunc("delete", "-f", c).returncode == 0
     finally:
         subprocess.run([parser, "-R"], input=(APPARMOR_PROFILE % name).encode(), check=True)
         if mounted_here:

@@ -364,7 +364,8 @@ def test_exec_plan_joins_cgroups_then_namespaces_then_forks():
     spec["process"]["terminal"] = True
     plan = make_exec_plan(spec, spec["process"], host, pidfd=7, init_pid=42)
     order = kinds(plan)
-    assert order[:5] == ["WRITE_HOST", "WRITE_HOST", "SETNS_FD", "FORK", "CLOSE"]
+    assert order[:6] == ["WRITE_HOST", "WRITE_HOST", "SETNS_FD", "FORK", "OPEN_ROOT", "CLOSE"]
+    assert plan.steps[4].slots["s1"] == "/"
     assert [s.slots["s1"] for s in steps(plan, "WRITE_HOST")] == [
         "/sys/fs/cgroup/cpu/c1/tasks", "/sys/fs/cgroup/unified/c1/cgroup.procs"]
     setns = plan.steps[2].slots
