@@ -67,7 +67,7 @@ class Runtime:
 
     def _create(self, sd, config, bundle, rootfs, pid_file, no_pivot, no_new_keyring,
                 preserve_fds, on_console):
-        from .plan import SYNC_HOOKS, SYNC_SETUP, HostInfo, make_plan
+        from .plan import SYNC_HOOKS, SYNC_SETUP, make_plan
         linux = config.get("linux") or {}
         hooks = config.get("hooks") or {}
         annotations = config.get("annotations") or {}
@@ -85,17 +85,9 @@ class Runtime:
             sd.save(state)
             cgroups.setup(linux.get("resources"), self.log.warn, linux.get("devices") or ())
             process = config.get("process")
-            labels = linux.get("mountLabel") or process is not None and (
-                process.get("apparmorProfile") or process.get("selinuxLabel"))
-            host = HostInfo(cap_last_cap=_cap_last_cap(), bounding=_own_bounding(),
-                            cgroup_mounts=cgroups.dirs,
-                            parent_joins=cgroups.joined_by_parent,
-                            apparmor=bool(labels) and _apparmor_enabled(),
-                            selinux=bool(labels) and os.path.exists("/sys/fs/selinux/enforce"))
-            if process is not None and not any(e.startswith("HOME=")
-                                               for e in process.get("env") or ()):
-                uid = (process.get("user") or {}).get("uid", 0)
-                process["env"] = list(process.get("env") or ()) + ["HOME=" + _home_of(rootfs, uid)]
+            host = _host_info(cgroups, process, linux.get("mountLabel"))
+            if process is not None:
+                _give_home(process, rootfs)
             plan = make_plan(config, bundle, rootfs, host, no_pivot=no_pivot,
                              no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
                              container_id=sd.id, listen_fds=self.listen_fds)
@@ -267,11 +259,10 @@ class Runtime:
             if status not in ("running", "created"):
                 raise WrongState("container not running" if status != "paused" else
                                  "container already paused")
-            # (a systemd scope is frozen through its cgroup.freeze, as runc
-            # does; delete -f kills through cgroup.kill before it stops the
-            # scope, so systemd never waits on frozen processes)
-            # the compiled front-end does not read the paused mark: from now
-            # on, start and delete of this container go through Python
+            # The compiled front-end does not read the paused mark: from now
+            # on, start and delete of this container go through Python.  (A
+            # systemd scope is frozen through its cgroup.freeze too, as runc
+            # does; delete -f kills through cgroup.kill before StopUnit.)
             sd.drop_fastpath()
             Cgroups.from_state(state.get("cgroups")).freeze(True)
             state["paused"] = True
@@ -499,7 +490,7 @@ class Runtime:
 
     def _exec(self, cid, process, detach, pid_file, sock, masters, preserve_fds,
               ignore_paused):
-        from .plan import HostInfo, make_exec_plan
+        from .plan import make_exec_plan
         child = None
         pidfd = -1
         # The lock is held until the child exists, not until it has exec'd:
@@ -522,16 +513,8 @@ class Runtime:
             try:
                 if not st.init_alive(state):   # the pid was reused
                     raise WrongState("cannot exec in a stopped container")
-                cg = Cgroups.from_state(state.get("cgroups"))
-                if not any(e.startswith("HOME=") for e in process.get("env") or ()):
-                    uid = (process.get("user") or {}).get("uid", 0)
-                    process["env"] = list(process.get("env") or ()) + [
-                        "HOME=" + _home_of("/proc/%d/root" % state["pid"], uid)]
-                labels = process.get("apparmorProfile") or process.get("selinuxLabel")
-                host = HostInfo(cap_last_cap=_cap_last_cap(), bounding=_own_bounding(),
-                                cgroup_mounts=cg.dirs,
-                                apparmor=bool(labels) and _apparmor_enabled(),
-                                selinux=bool(labels) and os.path.exists("/sys/fs/selinux/enforce"))
+                _give_home(process, "/proc/%d/root" % state["pid"])
+                host = _host_info(Cgroups.from_state(state.get("cgroups")), process)
                 plan = make_exec_plan(config, process, host, pidfd, state["pid"], preserve_fds,
                                       self.listen_fds)
                 plan.steps.insert(0, _close_step(sd.lock_fd))
@@ -627,9 +610,14 @@ class _Forwarder:
             self._on_signal(signum, None)
 
     def restore(self):
+        """Put the old handlers back; signals that came for a process that
+        never started are this process's own again (SIGTERM ends it)."""
         old, self.old = self.old, {}
         for s, h in old.items():
             _signal.signal(s, h)
+        pending, self.pending = self.pending, []
+        for signum in pending:
+            os.kill(os.getpid(), signum)
 
 
 def _Child(plan):
@@ -747,6 +735,27 @@ def _wait_pidfds(fds, timeout_ms=10000):
 def _write_pid_file(path, pid):
     path = os.path.abspath(path)
     st.write_atomic(path, str(pid).encode(), 0o644)
+
+
+def _host_info(cgroups, process, mount_label=None):
+    """What the planner needs of this machine for a process entering
+    `cgroups` (the LSMs are looked at only when labels are asked for)."""
+    from .plan import HostInfo
+    labels = mount_label or process is not None and (
+        process.get("apparmorProfile") or process.get("selinuxLabel"))
+    return HostInfo(cap_last_cap=_cap_last_cap(), bounding=_own_bounding(),
+                    cgroup_mounts=cgroups.dirs, parent_joins=cgroups.joined_by_parent,
+                    apparmor=bool(labels) and _apparmor_enabled(),
+                    selinux=bool(labels) and os.path.exists("/sys/fs/selinux/enforce"))
+
+
+def _give_home(process, root):
+    """HOME for a process that has none, as runc sets it (see _home_of);
+    root: the container's root as the runtime reaches it."""
+    env = process.get("env") or ()
+    if not any(e.startswith("HOME=") for e in env):
+        uid = (process.get("user") or {}).get("uid", 0)
+        process["env"] = list(env) + ["HOME=" + _home_of(root, uid)]
 
 
 def _home_of(rootfs, uid):
