@@ -99,40 +99,27 @@ def relay(master, pidfd, stdin=0, stdout=1):
         old_winch = _signal.signal(SIGWINCH, lambda *_: _copy_size(stdin, master))
     try:
         poller = select.poll()
-        poller.register(master, select.POLLIN)
         poller.register(pidfd, select.POLLIN)
-        stdin_open = True
-        try:
-            poller.register(stdin, select.POLLIN)
-        except (OSError, ValueError):
-            stdin_open = False
-        master_open = True
+        routes = {master: stdout, stdin: master}   # from -> to, while open
+        for fd in routes:
+            poller.register(fd, select.POLLIN)
         while True:
             for fd, _ in poller.poll():
                 if fd == pidfd:
-                    if master_open:
+                    if master in routes:
                         _drain(master, stdout)
                     return
-                if fd == master:
-                    try:
-                        data = os.read(master, 65536)
-                    except OSError:   # EIO: every peer is closed
-                        data = b""
-                    if not data:
-                        poller.unregister(master)
-                        master_open = False
-                    else:
-                        _write_all(stdout, data)
-                elif fd == stdin and stdin_open:
-                    try:
-                        data = os.read(stdin, 65536)
-                    except OSError:
-                        data = b""
-                    if not data:
-                        poller.unregister(stdin)
-                        stdin_open = False
-                    else:
-                        _write_all(master, data)
+                if fd not in routes:
+                    continue
+                try:
+                    data = os.read(fd, 65536)
+                except OSError:   # the master: EIO once every peer is closed
+                    data = b""
+                if data:
+                    _write_all(routes[fd], data)
+                else:
+                    poller.unregister(fd)
+                    del routes[fd]
     finally:
         if saved is not None:
             import termios
