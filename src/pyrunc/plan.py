@@ -310,9 +310,7 @@ def _plan_namespaces(plan, new_ns, joined, linux, host):
         # writing 0 to `tasks` does not.  cgroup v2 is joined by the clone
         # (CLONE_INTO_CGROUP).
         plan.self_join = True
-        for _, path, is_v2 in host.cgroup_mounts:
-            if not is_v2:
-                plan.add("WRITE_HOST", 'join cgroup "%s"' % path, s1=path + "/tasks", s2="0")
+        _join_cgroups(plan, host, v2=False)
         if "cgroup" in new_ns:
             plan.add("UNSHARE", "create cgroup namespace", a=L.CLONE_NEWCGROUP)
         return
@@ -337,6 +335,15 @@ def _plan_namespaces(plan, new_ns, joined, linux, host):
                  s1="/proc/self/timens_offsets", s2=plan.timens_offsets)
     if "pid" in new_ns or "pid" in joined or "time" in new_ns or "time" in joined:
         plan.add("FORK", "fork the container's init")
+
+
+def _join_cgroups(plan, host, v2):
+    """The child moves itself into the container's cgroups (writing 0),
+    v1 hierarchies only or (v2) the cgroup2 one too."""
+    for _, path, is_v2 in host.cgroup_mounts:
+        if v2 or not is_v2:
+            plan.add("WRITE_HOST", 'join cgroup "%s"' % path,
+                     s1=path + ("/cgroup.procs" if is_v2 else "/tasks"), s2="0")
 
 
 def _become_userns_root(plan):
@@ -536,9 +543,7 @@ def make_exec_plan(config, process, host, pidfd, init_pid, preserve_fds=0, liste
     plan.self_join = True
     # (not CLONE_INTO_CGROUP on v2: in a frozen cgroup, exec --ignore-paused,
     # the child would stop before it closes its copy of the state lock)
-    for _, path, is_v2 in host.cgroup_mounts:
-        plan.add("WRITE_HOST", 'join cgroup "%s"' % path,
-                 s1=path + ("/cgroup.procs" if is_v2 else "/tasks"), s2="0")
+    _join_cgroups(plan, host, v2=True)
     flags = 0
     for kind in kinds:
         flags |= NAMESPACE_FLAGS[kind]
