@@ -312,3 +312,25 @@ def test_foreground_exec_forwards_signals(env):
     assert p.wait(timeout=20) == 4
     assert p.stdout.read() == "got-term\n"
     assert env.pyrunc("delete", "-f", cid).returncode == 0
+
+
+def test_foreground_exec_is_the_subreaper_of_what_its_process_leaves(env):
+    """Without a pid namespace, an orphan of the exec'd process is reparented
+    to pyrunc (PR_SET_CHILD_SUBREAPER), not to the host's init."""
+    spec = env.spec(["sleep", "1000"])
+    spec["linux"]["namespaces"] = [ns for ns in spec["linux"]["namespaces"]
+                                   if ns["type"] != "pid"]
+    cid, _ = running(env, spec)
+    p = subprocess.Popen(PYRUNC + ["--root", env.state_root, "exec", cid, "sh", "-c",
+                                   # $(...) returns once the inner sh is reaped,
+                                   # its child reparented
+                                   "echo $(sh -c 'sleep 300 >/dev/null & echo $!'); "
+                                   "read line"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    orphan = int(readline(p.stdout))
+    with open("/proc/%d/status" % orphan) as f:
+        assert status_field(f.read(), "PPid") == str(p.pid)
+    p.stdin.write("done\n")
+    p.stdin.close()
+    assert p.wait(timeout=20) == 0
+    assert env.pyrunc("delete", "-f", cid).returncode == 0

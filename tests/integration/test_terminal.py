@@ -95,13 +95,18 @@ def test_run_t_relays_a_real_terminal(env):
     assert "got:hello" in out
 
 
-def test_run_t_follows_window_size_changes(env):
+def test_run_t_raw_mode_and_window_size_changes(env):
     spec = tty_spec(env, ["sh", "-c", "stty size; echo waiting; read x; stty size"])
     term = Terminal(env, ["run", "-b", env.bundle(spec), env.cid()], rows=24, cols=80)
     term.read_until("waiting")
+    # our terminal is in raw mode while pyrunc relays (the container's pty
+    # does the line editing), and cooked again afterwards
+    assert not termios.tcgetattr(term.master)[3] & (termios.ICANON | termios.ECHO)
     # pyrunc gets a SIGWINCH and passes the size on
     set_size(term.master, 50, 132)
     term.write("\r")
+    code = term.proc.wait(timeout=20)
+    assert termios.tcgetattr(term.master)[3] & termios.ICANON
     code, out = term.finish()
     assert code == 0
     sizes = [line for line in out.replace("\r", "").splitlines() if line[:1].isdigit()]
@@ -164,9 +169,8 @@ def test_create_with_console_socket_sends_the_master(env):
     name, master = receive_master(server)
     assert name == b"/dev/ptmx"
     pid = env.state(cid)["pid"]
-    # the runtime does not hold the pty; the init's stdio is the peer
-    assert os.path.realpath("/proc/%d/fd/0" % pid).startswith("/dev/pts/") or \
-        os.readlink("/proc/%d/fd/0" % pid).startswith("/dev/pts/")
+    # the init's stdio is the peer, pty 0 of the container's own devpts
+    assert [os.readlink("/proc/%d/fd/%d" % (pid, fd)) for fd in (0, 1, 2)] == ["/dev/pts/0"] * 3
     assert env.pyrunc("start", cid).returncode == 0
     os.write(master, b"typed\n")
     out = read_all(master).replace(b"\r", b"")
