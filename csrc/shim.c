@@ -56,13 +56,9 @@
 #define PR_CAP_AMBIENT_CLEAR_ALL 4
 #endif
 
-/* Detail codes sent in msg.arg with an error, beyond errno. */
-#define DETAIL_NOT_PROCFS 1
-#define DETAIL_NOT_DEVNULL 2
-#define DETAIL_HOOK_STATUS 3   /* err = 0, pid = wait status */
-#define DETAIL_CWD_OUTSIDE 4
-#define DETAIL_SYMLINK_TARGET 5
-#define DETAIL_NOT_DEVPTS 6
+#ifndef PROC_ROOT_INO
+#define PROC_ROOT_INO 1
+#endif
 
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)
@@ -546,6 +542,39 @@ static int copy_up(struct child *c, int below, const char *target)
     return r;
 }
 
+/* runc's /proc rule, on the target as it was resolved (a symlink in the
+ * image can lead a mount anywhere in the root, /proc/sys/... included): a
+ * target on a procfs is refused unless the op may cover a procfs's root
+ * (d & 4: procfs on /proc) or a file of it (d & 8: the lxcfs list).
+ * Returns 0 or a PYRUNC_DETAIL_. */
+static int check_procfs_target(int fd, long long allow)
+{
+    struct statfs sfs;
+    struct stat st;
+
+    if (fstatfs(fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
+        return 0;
+    if (fstat(fd, &st) < 0)
+        return PYRUNC_DETAIL_IN_PROCFS;
+    if (st.st_ino == PROC_ROOT_INO)
+        return (allow & 4) ? 0 : PYRUNC_DETAIL_IN_PROCFS;
+    return (allow & 8) ? 0 : PYRUNC_DETAIL_IN_PROCFS;
+}
+
+/* A bind onto /proc must bring a procfs (runc: "not of type proc"). */
+static int check_procfs_source(const char *source)
+{
+    struct statfs sfs;
+    int fd = open(source, O_PATH | O_CLOEXEC), r = 0;
+
+    if (fd < 0)
+        return 0;   /* the bind itself reports it */
+    if (fstatfs(fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
+        r = PYRUNC_DETAIL_SOURCE_NOT_PROCFS;
+    close(fd);
+    return r;
+}
+
 static int op_mount(struct child *c, struct pyrunc_op *op, int index)
 {
     char p[64];
@@ -558,7 +587,7 @@ static int op_mount(struct child *c, struct pyrunc_op *op, int index)
          * the target, not even one that stays inside the root */
         fd = open_in_root_how(c, op->s2, O_PATH, RESOLVE_NO_SYMLINKS);
         if (fd == -ELOOP)
-            fail(c, index, ELOOP, DETAIL_SYMLINK_TARGET, 0);
+            fail(c, index, ELOOP, PYRUNC_DETAIL_SYMLINK_TARGET, 0);
         if (fd >= 0)
             close(fd);
     }
@@ -576,6 +605,13 @@ static int op_mount(struct child *c, struct pyrunc_op *op, int index)
         fd = open_in_root(c, op->s2, O_PATH);
     if (fd < 0)
         return fd;
+    r = check_procfs_target(fd, op->d);
+    if (r == 0 && (op->flags & MS_BIND) && (op->d & 4))
+        r = check_procfs_source(op->s1);
+    if (r) {
+        close(fd);
+        fail(c, index, EPERM, r, 0);
+    }
     if (op->flags & MS_BIND) {
         if (mount(op->s1, fdpath(p, fd), NULL, op->flags & (MS_BIND | MS_REC), NULL) < 0)
             r = -errno;
@@ -629,23 +665,60 @@ static int op_mknod(struct child *c, struct pyrunc_op *op)
     if (mknodat(parent, name, (mode_t)op->a, (dev_t)op->b) < 0) {
         if (errno != EEXIST)
             r = -errno;
-    } else if (fchownat(parent, name, (uid_t)op->c, (gid_t)op->d, AT_SYMLINK_NOFOLLOW) < 0) {
-        r = -errno;
+    } else if (op->c || op->d) {
+        /* Chown the node just made, checked to be it, never a name that
+         * may have been swapped meanwhile (a host file bound there). */
+        struct stat st;
+        int node = openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (node < 0) {
+            r = -errno;
+        } else {
+            if (fstat(node, &st) < 0)
+                r = -errno;
+            else if ((st.st_mode & S_IFMT) != ((mode_t)op->a & S_IFMT) ||
+                     st.st_rdev != (dev_t)op->b)
+                r = -EEXIST;
+            else if (fchownat(node, "", (uid_t)op->c, (gid_t)op->d, AT_EMPTY_PATH) < 0)
+                r = -errno;
+            close(node);
+        }
     }
     close(parent);
     return r;
 }
 
-static int op_bind_dev(struct child *c, struct pyrunc_op *op)
+/* In a user namespace a device is the host's node bound in: it must be that
+ * device (a config's "/etc/shadow" of type c is no device to bind), and the
+ * target no file of a procfs. */
+static int op_bind_dev(struct child *c, struct pyrunc_op *op, int index)
 {
-    char p[64];
-    int fd = mkfile_in_root(c, op->s2), r = 0;
+    char p[64], q[64];
+    struct stat st;
+    int src, fd, r = 0;
 
-    if (fd < 0)
+    src = open(op->s1, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (src < 0)
+        return -errno;
+    if (fstat(src, &st) < 0 || (st.st_mode & S_IFMT) != (mode_t)op->a ||
+        st.st_rdev != (dev_t)op->b) {
+        close(src);
+        fail(c, index, EINVAL, PYRUNC_DETAIL_NOT_DEVICE, 0);
+    }
+    fd = mkfile_in_root(c, op->s2);
+    if (fd < 0) {
+        close(src);
         return fd;
-    if (mount(op->s1, fdpath(p, fd), NULL, MS_BIND, NULL) < 0)
+    }
+    r = check_procfs_target(fd, 0);
+    if (r) {
+        close(fd);
+        close(src);
+        fail(c, index, EPERM, r, 0);
+    }
+    if (mount(fdpath(q, src), fdpath(p, fd), NULL, MS_BIND, NULL) < 0)
         r = -errno;
     close(fd);
+    close(src);
     return r;
 }
 
@@ -699,7 +772,7 @@ static int op_mask(struct child *c, struct pyrunc_op *op, int index)
         if (fstat(c->devnull, &dn) < 0 || !S_ISCHR(dn.st_mode) ||
             dn.st_rdev != makedev(1, 3)) {
             close(fd);
-            fail(c, index, EINVAL, DETAIL_NOT_DEVNULL, 0);
+            fail(c, index, EINVAL, PYRUNC_DETAIL_NOT_DEVNULL, 0);
         }
         if (mount(fdpath(q, c->devnull), fdpath(p, fd), NULL, MS_BIND, NULL) < 0)
             r = -errno;
@@ -787,7 +860,7 @@ static int op_write_proc(struct child *c, struct pyrunc_op *op, int index)
         return -errno;
     if (fstatfs(fd, &st) < 0 || st.f_type != PROC_SUPER_MAGIC) {
         close(fd);
-        fail(c, index, EINVAL, DETAIL_NOT_PROCFS, 0);
+        fail(c, index, EINVAL, PYRUNC_DETAIL_NOT_PROCFS, 0);
     }
     r = write_all(fd, op->s2, strlen(op->s2));
     close(fd);
@@ -866,7 +939,7 @@ static int op_hook(struct child *c, struct pyrunc_op *op, int index)
             return -errno;
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        fail(c, index, 0, DETAIL_HOOK_STATUS, status);
+        fail(c, index, 0, PYRUNC_DETAIL_HOOK_STATUS, status);
     return 0;
 }
 
@@ -926,7 +999,7 @@ static int op_chdir(struct child *c, int index, struct pyrunc_op *op)
     if (n < 0)
         return -errno;
     if (buf[0] != '/')
-        fail(c, index, EXDEV, DETAIL_CWD_OUTSIDE, 0);
+        fail(c, index, EXDEV, PYRUNC_DETAIL_CWD_OUTSIDE, 0);
     return 0;
 }
 
@@ -1198,7 +1271,7 @@ static int op_console(struct child *c, struct pyrunc_op *op, int index)
         sfs.f_type != DEVPTS_SUPER_MAGIC || !S_ISCHR(st.st_mode)) {
         close(master);
         close(root);
-        fail(c, index, EINVAL, DETAIL_NOT_DEVPTS, 0);
+        fail(c, index, EINVAL, PYRUNC_DETAIL_NOT_DEVPTS, 0);
     }
     if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
         goto err;
@@ -1352,7 +1425,7 @@ static int run_op(struct child *c, struct pyrunc_op *op, int index)
     case PYRUNC_OP_MKNOD:
         return op_mknod(c, op);
     case PYRUNC_OP_BIND_DEV:
-        return op_bind_dev(c, op);
+        return op_bind_dev(c, op, index);
     case PYRUNC_OP_SYMLINK:
         return op_symlink(c, op);
     case PYRUNC_OP_MKDIR: {
@@ -1362,6 +1435,8 @@ static int run_op(struct child *c, struct pyrunc_op *op, int index)
         close(fd);
         return 0;
     }
+    case PYRUNC_OP_REMOUNT:
+        return remount_bind(c, op->s1, (unsigned long)op->a);
     case PYRUNC_OP_MASK:
         return op_mask(c, op, index);
     case PYRUNC_OP_READONLY:

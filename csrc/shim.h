@@ -37,10 +37,18 @@ enum pyrunc_op_kind {
                                 c propagation flags applied after,
                                 d bits: 1 no symlink on the way (proc,
                                 sysfs), 2 tmpcopyup (fill the new tmpfs
-                                with what the directory held) */
+                                with what the directory held), 4 may
+                                cover the root of a procfs (procfs on
+                                /proc; a bind there must come from a
+                                procfs), 8 may cover a file of a procfs
+                                (runc's lxcfs list).  Without 4 or 8, a
+                                target on a procfs is refused, however
+                                the path led there */
     PYRUNC_OP_MKNOD,         /* s1 root path, a mode (type|perm), b dev,
                                 c uid, d gid */
-    PYRUNC_OP_BIND_DEV,      /* s1 host device, s2 root path target */
+    PYRUNC_OP_BIND_DEV,      /* s1 host device, s2 root path target, a type
+                                bits (S_IFCHR/S_IFBLK), b dev: the source
+                                must be that device */
     PYRUNC_OP_SYMLINK,       /* s1 link target text, s2 root path of link */
     PYRUNC_OP_MKDIR,         /* s1 root path, a mode: mkdir -p */
     PYRUNC_OP_MASK,          /* s1 root path: hide it (maskedPaths) */
@@ -81,12 +89,29 @@ enum pyrunc_op_kind {
     PYRUNC_OP_SETNS_FD,      /* a fd (a pidfd), b CLONE_NEW* flags: join
                                 those namespaces of that process at once */
     PYRUNC_OP_DETACH,        /* from here on, live on if the runtime dies */
+    PYRUNC_OP_REMOUNT,       /* s1 root path, a flags: MS_BIND|MS_REMOUNT
+                                of the mount there (never its superblock) */
     PYRUNC_OP_CONSOLE,       /* a rows, b columns (0: leave the size), c 1:
                                 bind the pty over /dev/console.  Open the
                                 container's /dev/ptmx (a devpts), get the
                                 peer with TIOCGPTPEER, send the master up
                                 (PYRUNC_MSG_CONSOLE_FD), make the peer the
                                 controlling terminal and stdio */
+};
+
+/* What a failure was, beyond errno: sent in msg.arg with PYRUNC_MSG_ERROR
+ * (spawn.py words each one). */
+enum pyrunc_detail {
+    PYRUNC_DETAIL_NONE = 0,
+    PYRUNC_DETAIL_NOT_PROCFS,      /* a sysctl or LSM file is not on a procfs */
+    PYRUNC_DETAIL_NOT_DEVNULL,     /* /dev/null is not the null device */
+    PYRUNC_DETAIL_HOOK_STATUS,     /* err = 0, pid = the hook's wait status */
+    PYRUNC_DETAIL_CWD_OUTSIDE,     /* the cwd is outside the root */
+    PYRUNC_DETAIL_SYMLINK_TARGET,  /* a symlink on the way to proc/sysfs */
+    PYRUNC_DETAIL_NOT_DEVPTS,      /* /dev/ptmx is not on a devpts */
+    PYRUNC_DETAIL_IN_PROCFS,       /* a mount target lies on a procfs */
+    PYRUNC_DETAIL_SOURCE_NOT_PROCFS, /* a bind onto /proc of no procfs */
+    PYRUNC_DETAIL_NOT_DEVICE,      /* a device bind's source is not it */
 };
 
 struct pyrunc_op {

@@ -9,7 +9,7 @@ import os
 
 from . import jsonio
 
-from .errors import ConfigError
+from .errors import ConfigError, strerror
 from .linux import RLIMITS
 
 NAMESPACE_TYPES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time")
@@ -20,29 +20,130 @@ HOOK_NAMES = ("prestart", "createRuntime", "createContainer", "startContainer",
 DEVICE_TYPES = ("c", "b", "u", "p")
 
 
+# A config bigger than this is refused before it is parsed (Docker's
+# seccomp profile, the biggest part of real configs, is ~30 KiB).
+MAX_CONFIG_SIZE = 64 << 20
+# No field of the runtime-spec is nested deeper than ~8 levels; deeper JSON
+# (in an unknown field) is refused rather than walked.
+MAX_DEPTH = 64
+
+
 def load(bundle):
-    """Return (config, rootfs): the checked config and the absolute rootfs."""
+    """Return (config, rootfs, data): the checked config, the absolute
+    rootfs and config.json as it was read."""
     bundle = os.path.abspath(bundle)
     path = os.path.join(bundle, "config.json")
+    data = read_file(path, "open " + path, missing="JSON specification file config.json "
+                     "not found in %s" % bundle)
+    config = parse_json(data, "config.json")
+    check(config, data)
+    rootfs = resolve_rootfs(bundle, config["root"]["path"])
+    return config, rootfs, data
+
+
+def read_json(path, name):
+    """Parse a JSON file of the user's (exec --process, update --resources);
+    every failure is a ConfigError naming the file."""
+    return parse_json(read_file(path, name), name)
+
+
+def read_file(path, name, missing=None):
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            if os.fstat(f.fileno()).st_size > MAX_CONFIG_SIZE:
+                raise ConfigError("%s: larger than %d MiB" % (name, MAX_CONFIG_SIZE >> 20))
+            data = f.read(MAX_CONFIG_SIZE + 1)
     except FileNotFoundError:
-        raise ConfigError("JSON specification file config.json not found in %s" % bundle) from None
+        raise ConfigError(missing or "%s: no such file or directory" % name) from None
     except OSError as e:
-        raise ConfigError("open %s: %s" % (path, e.strerror.lower())) from None
+        raise ConfigError("%s: %s" % (name, strerror(e.errno))) from None
+    return data
+
+
+def parse_json(data, name):
+    if len(data) > MAX_CONFIG_SIZE:
+        raise ConfigError("%s: larger than %d MiB" % (name, MAX_CONFIG_SIZE >> 20))
     try:
-        config = jsonio.loads(data)
+        return jsonio.loads(data)
+    except RecursionError:
+        raise ConfigError("%s: invalid JSON: nested too deeply" % name) from None
     except ValueError as e:
-        raise ConfigError("config.json: invalid JSON: %s" % e) from None
-    check(config)
-    rootfs = config["root"]["path"]
-    if not os.path.isabs(rootfs):
-        rootfs = os.path.join(bundle, rootfs)
-    rootfs = os.path.realpath(rootfs)
+        # (UnicodeDecodeError too: the bytes are not UTF-8)
+        raise ConfigError("%s: invalid JSON: %s" % (name, str(e).splitlines()[0][:200])) \
+            from None
+
+
+def resolve_rootfs(bundle, root_path):
+    """root.path, relative to the bundle, as runc takes it: an existing
+    directory whose path holds no symlink (runc: `invalid rootfs`): a
+    symlink in the image's rootfs path would lead the runtime's own
+    mkdirs and mounts out of the bundle."""
+    base = os.path.realpath(bundle)
+    rootfs = os.path.normpath(os.path.join(base, root_path))
+    real = os.path.realpath(rootfs)
+    if real != rootfs:
+        raise ConfigError("root.path: invalid rootfs %s: a symlink (to %s): refused"
+                          % (rootfs, real))
     if not os.path.isdir(rootfs):
         raise ConfigError("root.path: rootfs %s does not exist or is not a directory" % rootfs)
-    return config, rootfs
+    return rootfs
+
+
+def walk(doc, name, data=None):
+    """The input boundary every document of the user's passes first: no
+    string (key or value) holds a NUL byte, which the kernel would cut the
+    string at, or a lone surrogate, which has no bytes at all; no nesting
+    deeper than MAX_DEPTH; and a null member is dropped, as if absent (Go's
+    encoding/json, which runc uses, reads null so), so that the checks
+    below and the planner never meet None where a value must be.
+
+    data: the JSON text doc was parsed from.  A NUL or a lone surrogate can
+    only come from a \\u escape (the parser refuses raw control characters
+    and bytes that are not UTF-8), a None only from `null`: without either
+    the walk has nothing to find, and create saves its ~0.2 ms.  (Depth
+    then does not matter: nothing deeper than the spec's own fields is
+    walked, and the config is saved for exec as it was read.)"""
+    if data is not None and b"\\u" not in data and b"null" not in data:
+        return
+    stack = [(doc, name, 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ConfigError("%s: nested more than %d levels deep" % (path, MAX_DEPTH))
+        if isinstance(value, dict):
+            nulls = [k for k, v in value.items() if v is None]
+            for k in nulls:
+                del value[k]
+            items = value.items()
+        else:
+            items = enumerate(value)
+        for k, v in items:
+            sub = _json_path(path, k)
+            if isinstance(k, str):
+                _check_text(k, sub)
+            if isinstance(v, str):
+                _check_text(v, sub)
+            elif isinstance(v, (dict, list)):
+                stack.append((v, sub, depth + 1))
+
+
+def _json_path(path, key):
+    """config.json paths as the errors name them: linux.sysctl["a b"], args[0]."""
+    if isinstance(key, int):
+        return "%s[%d]" % (path, key)
+    if key.isascii() and key.replace("_", "a").replace("-", "a").isalnum():
+        return "%s.%s" % (path, key) if path else key
+    return "%s[%s]" % (path, jsonio.dumps(key))
+
+
+def _check_text(text, path):
+    if "\0" in text:
+        raise ConfigError("%s: contains a NUL byte" % path)
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            raise ConfigError("%s: not valid Unicode (a lone surrogate)" % path) from None
 
 
 class _Checker:
@@ -78,15 +179,18 @@ def _bool(ck, v, path):
         ck.fail(path, "expected boolean")
 
 
-def _int(ck, v, path):
-    if not isinstance(v, int) or isinstance(v, bool):
-        ck.fail(path, "expected integer")
-
-
-def _uint(ck, v, path):
-    _int(ck, v, path)
-    if v < 0:
-        ck.fail(path, "expected non-negative integer")
+def _ranged(low, high, what):
+    """A check of an integer kind: JSON numbers have no range, the kernel's
+    types do (a uid of 2^32 would wrap to 0)."""
+    def check(ck, v, path):
+        if not isinstance(v, int) or isinstance(v, bool):
+            ck.fail(path, "expected integer")
+        if v < low:
+            ck.fail(path, "expected non-negative integer, got %d" % v if low == 0 else
+                    "must be at least %d, got %d" % (low, v))
+        if v > high:
+            ck.fail(path, "%d is out of range (%s: at most %d)" % (v, what, high))
+    return check
 
 
 def _object(ck, v, path):
@@ -98,11 +202,13 @@ def _strings(ck, v, path):
         ck.fail(path, "expected array of strings")
 
 
-def _uints(ck, v, path):
-    if not isinstance(v, list):
-        ck.fail(path, "expected array of integers")
-    for i, x in enumerate(v):
-        _uint(ck, x, "%s[%d]" % (path, i))
+def _array_of(kind):
+    def check(ck, v, path):
+        if not isinstance(v, list):
+            ck.fail(path, "expected array of integers")
+        for i, x in enumerate(v):
+            KINDS[kind](ck, x, "%s[%d]" % (path, i))
+    return check
 
 
 def _array(ck, v, path):
@@ -114,7 +220,7 @@ def _string_map(ck, v, path):
     ck.obj(v, path)
     for k, x in v.items():
         if not isinstance(x, str):
-            ck.fail("%s.%s" % (path, k), "expected string")
+            ck.fail(_json_path(path, k), "expected string")
 
 
 def _is_fd_link(path):
@@ -130,17 +236,81 @@ def _is_fd_link(path):
     return parts[2] in ("fd", "cwd", "root", "exe", "map_files")
 
 
+def _check_env(ck, env, path):
+    for i, e in enumerate(env or ()):
+        if "=" not in e:
+            ck.fail("%s[%d]" % (path, i), "expected KEY=value, got %r" % e)
+
+
+# runc's rules for mounts into /proc: procfs itself on /proc (a new one, or
+# a bind of a procfs), and over /proc/... only the files lxcfs emulates;
+# anything else could hide or unlock what maskedPaths and readonlyPaths
+# guard (a writable bind over /proc/sys/kernel/core_pattern is the host's).
+PROC_MOUNTS_ALLOWED = frozenset((
+    "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps",
+    "/proc/uptime", "/proc/loadavg", "/proc/slabinfo", "/proc/sys/kernel/ns_last_pid",
+    "/proc/sys/crypto/fips_enabled"))
+
+
+def is_bind(mount):
+    return mount.get("type") == "bind" or any(
+        o in ("bind", "rbind") for o in mount.get("options") or ())
+
+
+def _check_mount(ck, m, path):
+    dest = os.path.normpath("/" + m["destination"])
+    if dest == "//":
+        dest = "/"
+    bind = is_bind(m)
+    if dest == "/":
+        ck.fail(path + ".destination", "a mount on top of the rootfs: refused")
+    if dest == "/proc":
+        if not bind and m.get("type") != "proc":
+            ck.fail(path, "%r cannot be mounted on /proc: it is not of type proc (a bind of a "
+                    "procfs is allowed)" % (m.get("type") or m.get("source") or ""))
+    elif dest.startswith("/proc/") and dest not in PROC_MOUNTS_ALLOWED:
+        ck.fail(path + ".destination", "%s is inside /proc: only procfs on /proc and the "
+                "files lxcfs emulates may be mounted there" % dest)
+    source = m.get("source") or ""
+    if bind and _is_own_proc(source):
+        ck.fail(path + ".source", "%s is a path of the runtime's own process: refused" % source)
+
+
+def _is_own_proc(path):
+    """/proc/self/..., /proc/thread-self/...: in a mount source they would
+    name the runtime's child, its fds and cwd, not anything of the host's."""
+    parts = os.path.normpath(path).split("/")
+    return len(parts) >= 3 and parts[0] == "" and parts[1] == "proc" and \
+        parts[2] in ("self", "thread-self")
+
+
+U32_MAX = (1 << 32) - 1
 KINDS = {
-    "string": _string, "bool": _bool, "int": _int, "uint": _uint,
-    "object": _object, "strings": _strings, "uints": _uints, "array": _array,
-    "string_map": _string_map,
+    "string": _string, "bool": _bool, "object": _object, "strings": _strings,
+    "array": _array, "string_map": _string_map,
+    "int": _ranged(-(1 << 63), (1 << 63) - 1, "int64"),
+    "uint": _ranged(0, (1 << 64) - 1, "uint64"),
+    "u32": _ranged(0, U32_MAX, "uint32"),
+    "u16": _ranged(0, (1 << 16) - 1, "uint16"),
+    # uid_t and gid_t: (uid_t)-1 means "unchanged" to the kernel
+    "id": _ranged(0, U32_MAX - 1, "uid/gid"),
+    # a hook's timeout in seconds (poll(2) takes milliseconds in an int)
+    "timeout": _ranged(1, (1 << 31) - 1, "seconds"),
+    # Linux device numbers: 12 bits of major, 20 of minor
+    "major": _ranged(0, (1 << 12) - 1, "device major"),
+    "minor": _ranged(0, (1 << 20) - 1, "device minor"),
 }
+KINDS["ids"] = _array_of("id")
+# a device number in a cgroup device rule: -1 is any
+KINDS["rule_dev"] = _ranged(-1, U32_MAX, "device number")
 
 
-def check(config):
-    """Raise ConfigError naming the first invalid field of config."""
+def check(config, data=None):
+    """Raise ConfigError naming the first invalid field of config (data: the
+    JSON text it was parsed from, if any: see walk)."""
     ck = _Checker()
     ck.obj(config, "config")
+    walk(config, "", data)
     version = ck.field(config, "ociVersion", "", "string", required=True)
     if not version.startswith("1."):
         ck.fail("ociVersion", "unsupported version %r (pyrunc supports 1.x)" % version)
@@ -161,6 +331,7 @@ def check(config):
         ck.field(m, "type", path, "string")
         ck.field(m, "source", path, "string")
         ck.field(m, "options", path, "strings")
+        _check_mount(ck, m, path)
     hooks = ck.field(config, "hooks", "", "object") or {}
     for name in HOOK_NAMES:
         for i, h in enumerate(ck.field(hooks, name, "hooks", "array") or ()):
@@ -170,10 +341,8 @@ def check(config):
             if not hook_path.startswith("/"):
                 ck.fail(path + ".path", "must be an absolute path")
             ck.field(h, "args", path, "strings")
-            ck.field(h, "env", path, "strings")
-            timeout = ck.field(h, "timeout", path, "int")
-            if timeout is not None and timeout < 1:
-                ck.fail(path + ".timeout", "must be greater than zero")
+            _check_env(ck, ck.field(h, "env", path, "strings"), path + ".env")
+            ck.field(h, "timeout", path, "timeout")
     linux = ck.field(config, "linux", "", "object")
     if linux is not None:
         _check_linux(ck, linux)
@@ -183,12 +352,14 @@ def check_process(process):
     """Check a process object on its own (exec --process FILE)."""
     ck = _Checker()
     ck.obj(process, "process")
+    walk(process, "process")
     _check_process(ck, process)
 
 
 def _check_process(ck, process):
     args = ck.field(process, "args", "process", "strings")
-    if not args and "commandLine" not in process:
+    if not args:
+        # (commandLine is for Windows)
         ck.fail("process.args", "required and must not be empty")
     cwd = ck.field(process, "cwd", "process", "string", required=True)
     if not cwd.startswith("/"):
@@ -196,15 +367,12 @@ def _check_process(ck, process):
     if _is_fd_link(cwd):
         # CVE-2024-21626: a file descriptor's magic link leads out of the root
         ck.fail("process.cwd", "%r is a file descriptor link under /proc: refused" % cwd)
-    env = ck.field(process, "env", "process", "strings") or ()
-    for i, e in enumerate(env):
-        if "=" not in e:
-            ck.fail("process.env[%d]" % i, "expected KEY=value, got %r" % e)
+    _check_env(ck, ck.field(process, "env", "process", "strings"), "process.env")
     ck.field(process, "terminal", "process", "bool")
     size = ck.field(process, "consoleSize", "process", "object")
     if size is not None:
-        ck.field(size, "height", "process.consoleSize", "uint", required=True)
-        ck.field(size, "width", "process.consoleSize", "uint", required=True)
+        ck.field(size, "height", "process.consoleSize", "u16", required=True)
+        ck.field(size, "width", "process.consoleSize", "u16", required=True)
     ck.field(process, "noNewPrivileges", "process", "bool")
     ck.field(process, "apparmorProfile", "process", "string")
     ck.field(process, "selinuxLabel", "process", "string")
@@ -213,10 +381,10 @@ def _check_process(ck, process):
         ck.fail("process.oomScoreAdj", "must be between -1000 and 1000")
     user = ck.field(process, "user", "process", "object")
     if user is not None:
-        ck.field(user, "uid", "process.user", "uint")
-        ck.field(user, "gid", "process.user", "uint")
-        ck.field(user, "umask", "process.user", "uint")
-        ck.field(user, "additionalGids", "process.user", "uints")
+        ck.field(user, "uid", "process.user", "id")
+        ck.field(user, "gid", "process.user", "id")
+        ck.field(user, "umask", "process.user", "u32")
+        ck.field(user, "additionalGids", "process.user", "ids")
     caps = ck.field(process, "capabilities", "process", "object")
     if caps is not None:
         for name in ("bounding", "effective", "inheritable", "permitted", "ambient"):
@@ -254,7 +422,10 @@ def _check_linux(ck, linux):
             path = "linux.%s[%d]" % (name, i)
             ck.obj(m, path)
             for key in ("containerID", "hostID", "size"):
-                ck.field(m, key, path, "uint", required=True)
+                ck.field(m, key, path, "u32", required=True)
+            for key in ("containerID", "hostID"):
+                if m[key] + m["size"] > U32_MAX + 1:
+                    ck.fail(path, "%s %d + size %d runs past 2^32" % (key, m[key], m["size"]))
     for i, d in enumerate(ck.field(linux, "devices", "linux", "array") or ()):
         path = "linux.devices[%d]" % i
         ck.obj(d, path)
@@ -265,11 +436,15 @@ def _check_linux(ck, linux):
         if not dev_path.startswith("/"):
             ck.fail(path + ".path", "must be an absolute path")
         for key in ("major", "minor"):
-            if ck.field(d, key, path, "int", required=kind != "p") is None and kind != "p":
-                ck.fail(path + "." + key, "required")
-        for key in ("fileMode", "uid", "gid"):
-            ck.field(d, key, path, "uint")
-    ck.field(linux, "cgroupsPath", "linux", "string")
+            ck.field(d, key, path, key, required=kind != "p")
+        ck.field(d, "fileMode", path, "u32")
+        for key in ("uid", "gid"):
+            ck.field(d, key, path, "id")
+    cgroups_path = ck.field(linux, "cgroupsPath", "linux", "string")
+    if cgroups_path and cgroups_path.startswith("/") and \
+            os.path.normpath(cgroups_path).strip("/") == "":
+        ck.fail("linux.cgroupsPath", "%r names the root cgroup, which is the host's"
+                % cgroups_path)
     prop = ck.field(linux, "rootfsPropagation", "linux", "string")
     if prop is not None and prop not in PROPAGATIONS:
         ck.fail("linux.rootfsPropagation", "unknown propagation %r" % prop)
@@ -287,7 +462,9 @@ def _check_linux(ck, linux):
             ck.fail(path, "unknown clock %r" % clock)
         ck.obj(value, path)
         ck.field(value, "secs", path, "int")
-        ck.field(value, "nanosecs", path, "uint")
+        nanosecs = ck.field(value, "nanosecs", path, "u32")
+        if nanosecs is not None and nanosecs >= 1000000000:
+            ck.fail(path + ".nanosecs", "must be below 1000000000")
     seccomp = ck.field(linux, "seccomp", "linux", "object")
     if seccomp is not None:
         _check_seccomp(ck, seccomp)
@@ -312,15 +489,15 @@ RESOURCE_OBJECTS = {
             "realtimeRuntime": "int", "realtimePeriod": "uint", "cpus": "string",
             "mems": "string", "idle": "int"},
     "pids": {"limit": "int"},
-    "blockIO": {"weight": "uint", "leafWeight": "uint"},
-    "network": {"classID": "uint"},
+    "blockIO": {"weight": "u16", "leafWeight": "u16"},
+    "network": {"classID": "u32"},
 }
 RESOURCE_ARRAYS = {
     "blockIO.weightDevice": ({"major": "int", "minor": "int"},
-                             {"weight": "uint", "leafWeight": "uint"}),
-    "hugepageLimits": ({"pageSize": "string", "limit": "int"}, {}),
-    "network.priorities": ({"name": "string", "priority": "uint"}, {}),
-    "devices": ({"allow": "bool"}, {"type": "string", "major": "int", "minor": "int",
+                             {"weight": "u16", "leafWeight": "u16"}),
+    "hugepageLimits": ({"pageSize": "string", "limit": "uint"}, {}),
+    "network.priorities": ({"name": "string", "priority": "u32"}, {}),
+    "devices": ({"allow": "bool"}, {"type": "string", "major": "rule_dev", "minor": "rule_dev",
                                     "access": "string"}),
 }
 for _name in ("throttleReadBpsDevice", "throttleWriteBpsDevice", "throttleReadIOPSDevice",
@@ -333,6 +510,7 @@ def check_resources(resources, prefix="linux.resources"):
     """Check a linux.resources object (also `update --resources`)."""
     ck = _Checker()
     ck.obj(resources, prefix)
+    walk(resources, prefix)
     _check_resources(ck, resources, prefix)
 
 
@@ -360,12 +538,37 @@ def _check_resources(ck, res, prefix):
                     ck.fail(path + ".type", "unknown device type %r (a, b or c)" % item["type"])
                 if set(item.get("access", "rwm")) - set("rwm"):
                     ck.fail(path + ".access", "%r: only r, w and m" % item["access"])
+            elif name == "hugepageLimits" and not _is_page_size(item["pageSize"]):
+                # (it names a file of the hugetlb controller)
+                ck.fail(path + ".pageSize", "%r is not a page size such as 2MB or 1GB"
+                        % item["pageSize"])
+            elif name == "priorities" and not _is_name(item["name"], 15):
+                ck.fail(path + ".name", "%r is not a network interface name" % item["name"])
     rdma = ck.field(res, "rdma", prefix, "object") or {}
     for dev, limits in rdma.items():
-        ck.obj(limits, "%s.rdma.%s" % (prefix, dev))
+        rpath = _json_path(prefix + ".rdma", dev)
+        if not _is_name(dev, 64):
+            ck.fail(rpath, "%r is not an RDMA device name" % dev)
+        ck.obj(limits, rpath)
         for key in ("hcaHandles", "hcaObjects"):
-            ck.field(limits, key, "%s.rdma.%s" % (prefix, dev), "uint")
-    ck.field(res, "unified", prefix, "string_map")
+            ck.field(limits, key, rpath, "u32")
+    for key in ck.field(res, "unified", prefix, "string_map") or ():
+        controller, dot, rest = key.partition(".")
+        if not dot or not rest or "/" in key or not controller.isalnum() \
+                or controller == "cgroup":
+            ck.fail(_json_path(prefix + ".unified", key), "not a controller file (such as "
+                    "memory.high)")
+
+
+def _is_page_size(text):
+    """2MB, 1GB, 64KB: runc's hugetlb page size names."""
+    return len(text) > 2 and text[:-2].isdigit() and text[-2:] in ("KB", "MB", "GB", "TB")
+
+
+def _is_name(text, longest):
+    """An interface or device name: no space, no slash, not . or .."""
+    return 0 < len(text) <= longest and text not in (".", "..") and \
+        not any(c.isspace() or c == "/" for c in text)
 
 
 def _check_seccomp(ck, sc):
@@ -373,7 +576,7 @@ def _check_seccomp(ck, sc):
     action = ck.field(sc, "defaultAction", "linux.seccomp", "string", required=True)
     if action not in ACTIONS:
         ck.fail("linux.seccomp.defaultAction", "unknown action %r" % action)
-    ck.field(sc, "defaultErrnoRet", "linux.seccomp", "uint")
+    ck.field(sc, "defaultErrnoRet", "linux.seccomp", "u32")
     for i, arch in enumerate(ck.field(sc, "architectures", "linux.seccomp", "strings") or ()):
         if not arch.startswith("SCMP_ARCH_"):
             ck.fail("linux.seccomp.architectures[%d]" % i, "unknown architecture %r" % arch)
@@ -391,7 +594,7 @@ def _check_seccomp(ck, sc):
         if action not in ACTIONS:
             ck.fail(path + ".action", "unknown action %r" % action)
         notify = notify or action == "SCMP_ACT_NOTIFY"
-        ck.field(rule, "errnoRet", path, "uint")
+        ck.field(rule, "errnoRet", path, "u32")
         for j, arg in enumerate(ck.field(rule, "args", path, "array") or ()):
             apath = "%s.args[%d]" % (path, j)
             ck.obj(arg, apath)

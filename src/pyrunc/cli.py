@@ -126,15 +126,8 @@ def cmd_exec(g, o, a):
 
 
 def load_process_file(path):
-    from .bundle import check_process
-    from .jsonio import loads
-    try:
-        with open(path, "rb") as f:
-            process = loads(f.read())
-    except OSError as e:
-        raise BadArgument("--process %s: %s" % (path, e.strerror)) from None
-    except ValueError as e:
-        raise BadArgument("--process %s: invalid JSON: %s" % (path, e)) from None
+    from .bundle import check_process, read_json
+    process = read_json(path, "--process %s" % path)
     check_process(process)
     return process
 
@@ -268,18 +261,12 @@ def update_resources(o):
     from .bundle import check_resources
     res = {}
     if o.resources:
-        from .jsonio import loads
-        try:
-            if o.resources == "-":
-                text = sys.stdin.buffer.read()
-            else:
-                with open(o.resources, "rb") as f:
-                    text = f.read()
-            res = loads(text)
-        except OSError as e:
-            raise BadArgument("--resources %s: %s" % (o.resources, e.strerror)) from None
-        except ValueError as e:
-            raise BadArgument("--resources: invalid JSON: %s" % e) from None
+        from .bundle import MAX_CONFIG_SIZE, parse_json, read_json
+        if o.resources == "-":
+            # (one byte more than allowed, for parse_json to refuse)
+            res = parse_json(sys.stdin.buffer.read(MAX_CONFIG_SIZE + 1), "--resources")
+        else:
+            res = read_json(o.resources, "--resources %s" % o.resources)
     if o.l3_cache_schema or o.mem_bw_schema:
         raise BadArgument("--l3-cache-schema, --mem-bw-schema: Intel RDT is not supported by "
                           "this version of pyrunc")

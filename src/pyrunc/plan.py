@@ -8,6 +8,7 @@ carries the words the CLI prints if it fails.
 import posixpath
 
 from . import linux as L
+from .bundle import PROC_MOUNTS_ALLOWED
 from .errors import ConfigError
 
 NAMESPACE_FLAGS = {
@@ -26,6 +27,7 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SYNC_SETUP = 1   # write uid/gid maps (and join the cgroups before a fork)
 SYNC_HOOKS = 2   # run prestart/createRuntime hooks, send the hooks' state
 SYNC_CGROUP = 4  # the parent has put the child in its cgroups
+SYNC_TIMENS = 8  # write the new time namespace's offsets
 
 # mount(8) options -> (set flags, clear flags)
 MOUNT_FLAGS = {
@@ -331,8 +333,10 @@ def _plan_namespaces(plan, new_ns, joined, linux, host):
         names = ", ".join(k for k in new_ns if k != "user")
         plan.add("UNSHARE", "create namespaces (%s)" % names, a=rest)
     if plan.timens_offsets:
-        plan.add("WRITE_HOST", "write time namespace offsets",
-                 s1="/proc/self/timens_offsets", s2=plan.timens_offsets)
+        # The parent writes them: the child, non-dumpable, cannot open its
+        # own /proc files once it is root of a new user namespace (they
+        # stay the host root's).
+        plan.add("SYNC", "wait for the runtime (time namespace offsets)", a=SYNC_TIMENS)
     if "pid" in new_ns or "pid" in joined or "time" in new_ns or "time" in joined:
         plan.add("FORK", "fork the container's init")
 
@@ -383,7 +387,7 @@ def _plan_rootfs(plan, config, bundle, rootfs, linux, host, no_pivot):
         plan.warnings.append("linux.mountLabel: SELinux is not enabled on this host: the label "
                              "is not applied")
         mount_label = None
-    for m in mounts:
+    for i, m in enumerate(mounts):
         dest = clean_path(m["destination"])
         flags, prop, data = parse_mount_options(m.get("options"))
         kind = m.get("type") or ""
@@ -391,7 +395,7 @@ def _plan_rootfs(plan, config, bundle, rootfs, linux, host, no_pivot):
             data = ",".join(filter(None, (data, 'context="%s"' % mount_label)))
         if dest == "/dev" and (flags & L.MS_BIND or kind == "bind"):
             setup_dev = False
-        _plan_mount(plan, m, bundle, dest, kind, flags, prop, data, host)
+        _plan_mount(plan, m, "mounts[%d]" % i, bundle, dest, kind, flags, prop, data, host)
 
     in_userns = plan.user_ns
     if setup_dev:
@@ -445,17 +449,20 @@ def _plan_rootfs(plan, config, bundle, rootfs, linux, host, no_pivot):
         plan.add("PROPAGATE_ROOT", 'set propagation of "/" to %s' % prop_name, a=root_prop)
 
 
-def _plan_mount(plan, m, bundle, dest, kind, flags, prop, data, host):
+def _plan_mount(plan, m, where, bundle, dest, kind, flags, prop, data, host):
     source = m.get("source") or ""
-    desc = "mount %s on %s" % (_q(source or kind), _q(dest))
+    desc = "%s: mount %s on %s" % (where, _q(source or kind), _q(dest))
+    # d bits 4 and 8: what may lie on a procfs (runc's rule, see
+    # bundle.PROC_MOUNTS_ALLOWED; the child checks the resolved target)
+    procfs = 4 if dest == "/proc" else 8 if dest in PROC_MOUNTS_ALLOWED else 0
     if kind == "bind" or flags & L.MS_BIND:
         if not source:
-            raise ConfigError("mounts: bind mount on %s has no source" % dest)
+            raise ConfigError("%s.source: a bind mount needs a source" % where)
         # A relative source is relative to the bundle (runtime-spec, config.md).
         source = posixpath.join(bundle, source)
         # a=3: create the target as a directory or a file, like the source.
         plan.add("MOUNT", desc, s1=source, s2=dest, flags=L.MS_BIND | (flags & L.MS_REC),
-                 a=3, b=flags & BIND_REMOUNT_FLAGS, c=prop)
+                 a=3, b=flags & BIND_REMOUNT_FLAGS, c=prop, d=procfs)
         return
     if kind == "cgroup":
         _plan_cgroup_mount(plan, desc, dest, flags, prop, host)
@@ -468,7 +475,7 @@ def _plan_mount(plan, m, bundle, dest, kind, flags, prop, data, host):
                  flags=L.MS_BIND | L.MS_REC, a=1, b=flags & BIND_REMOUNT_FLAGS, c=prop)
         return
     # d bit 1: no symlink on the way to a proc or sysfs target (CVE-2019-19921)
-    checks = int(kind in ("proc", "sysfs"))
+    checks = int(kind in ("proc", "sysfs")) | (procfs if kind == "proc" or procfs == 8 else 0)
     if "tmpcopyup" in (m.get("options") or ()):
         # runc's extension (Podman asks it for every tmpfs): the new tmpfs
         # starts with what the image has there (d bit 2); ignored for other
@@ -501,17 +508,24 @@ def _plan_cgroup_mount(plan, desc, dest, flags, prop, host):
                  b=(flags & BIND_REMOUNT_FLAGS) | L.MS_NOSUID | L.MS_NODEV | L.MS_NOEXEC,
                  c=prop)
     if flags & L.MS_RDONLY:
-        plan.add("MOUNT", desc + " (read-only)", s1=None, s2=dest, s3=None,
-                 flags=L.MS_REMOUNT | L.MS_RDONLY | L.MS_NOSUID | L.MS_NODEV | L.MS_NOEXEC, a=0)
+        # the tmpfs mount read-only, never a superblock: were the target
+        # not this tmpfs, a remount without MS_BIND would change a host's
+        # file system for everyone (it once did cgroup2's)
+        plan.add("REMOUNT", desc + " (read-only)", s1=dest,
+                 a=L.MS_BIND | L.MS_REMOUNT | L.MS_RDONLY | L.MS_NOSUID | L.MS_NODEV |
+                 L.MS_NOEXEC)
 
 
 def _plan_device(plan, path, mode, major, minor, uid, gid, in_userns):
-    if in_userns:
-        # mknod is not allowed in a user namespace: bind the host's node.
-        plan.add("BIND_DEV", "bind device %s" % path, s1=path, s2=path)
+    # (glibc's makedev; bundle.py keeps major and minor in the kernel's range)
+    dev = (((major & 0xfffff000) << 32) | ((major & 0xfff) << 8) |
+           ((minor & 0xffffff00) << 12) | (minor & 0xff))
+    if in_userns and mode & L.S_IFMT != L.S_IFIFO:
+        # mknod of a device is not allowed in a user namespace: bind the
+        # host's node, which the child checks to be that device
+        plan.add("BIND_DEV", "bind device %s" % path, s1=path, s2=path, a=mode & L.S_IFMT,
+                 b=dev)
     else:
-        dev = (((major & 0xfffff000) << 32) | ((major & 0xfff) << 8) |
-               ((minor & 0xffffff00) << 12) | (minor & 0xff))
         plan.add("MKNOD", "mknod %s" % path, s1=path, a=mode, b=dev, c=uid, d=gid)
 
 

@@ -48,7 +48,7 @@ class Runtime:
         from .console import check_mode  # state, kill, delete
         sd = st.StateDir(self.root, cid)
         bundle = os.path.abspath(bundle)
-        config, rootfs = load(bundle)
+        config, rootfs, data = load(bundle)
         terminal = bool((config.get("process") or {}).get("terminal"))
         check_mode(terminal, console_socket, detach=_on_console is None)
         sock = None
@@ -58,16 +58,16 @@ class Runtime:
             _on_console = sock.send
         sd.create()
         try:
-            return self._create(sd, config, bundle, rootfs, pid_file, no_pivot,
+            return self._create(sd, config, data, bundle, rootfs, pid_file, no_pivot,
                                 no_new_keyring, preserve_fds, _on_console)
         finally:
             sd.unlock()
             if sock is not None:
                 sock.close()
 
-    def _create(self, sd, config, bundle, rootfs, pid_file, no_pivot, no_new_keyring,
+    def _create(self, sd, config, data, bundle, rootfs, pid_file, no_pivot, no_new_keyring,
                 preserve_fds, on_console):
-        from .plan import SYNC_HOOKS, SYNC_SETUP, make_plan
+        from .plan import SYNC_HOOKS, SYNC_SETUP, SYNC_TIMENS, make_plan
         linux = config.get("linux") or {}
         hooks = config.get("hooks") or {}
         annotations = config.get("annotations") or {}
@@ -130,6 +130,8 @@ class Runtime:
                     # before the child forks the init, or (systemd) mounts
                     # the scope's directory that only now exists
                     join()
+                if sync_id & SYNC_TIMENS:
+                    _write_proc(first_pid, "timens_offsets", plan.timens_offsets)
                 if sync_id & SYNC_HOOKS:
                     # runc gives the hooks of create the status "created"
                     # (runtime-tools hooks_stdin checks it for prestart).
@@ -149,7 +151,7 @@ class Runtime:
             child.run(on_sync, on_seccomp_fd, on_console)
             pid = child.pid
             # what `exec` enters the container with
-            sd.save_config(config)
+            sd.save_config(data)
             state.update(pid=pid, start_time=st.process_start_time(pid),
                          has_process=plan.has_process,
                          hooks={k: hooks[k] for k in ("poststart", "poststop") if hooks.get(k)})

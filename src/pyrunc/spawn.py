@@ -13,8 +13,24 @@ from .errors import SpawnError, strerror
 from .hooks import wait_status_text
 
 MSG = struct.Struct("iiiiq")  # struct pyrunc_msg
-(DETAIL_NOT_PROCFS, DETAIL_NOT_DEVNULL, DETAIL_HOOK_STATUS, DETAIL_CWD_OUTSIDE,
- DETAIL_SYMLINK_TARGET, DETAIL_NOT_DEVPTS) = 1, 2, 3, 4, 5, 6
+
+# enum pyrunc_detail -> what it adds to the failing step's words
+DETAILS = {
+    lib.PYRUNC_DETAIL_NOT_PROCFS: "the target is not on a procfs",
+    lib.PYRUNC_DETAIL_NOT_DEVNULL: "/dev/null is not the null device",
+    lib.PYRUNC_DETAIL_SYMLINK_TARGET: "a symlink is on the way to the target: refused",
+    lib.PYRUNC_DETAIL_NOT_DEVPTS: "/dev/ptmx is not on the container's devpts",
+    lib.PYRUNC_DETAIL_CWD_OUTSIDE: "it is outside the container's root",
+    lib.PYRUNC_DETAIL_IN_PROCFS: "the target resolves inside /proc: refused (only procfs on "
+                                 "/proc and the files lxcfs emulates may be mounted there)",
+    lib.PYRUNC_DETAIL_SOURCE_NOT_PROCFS: "the source is not a procfs: only a procfs may be "
+                                         "mounted on /proc",
+    lib.PYRUNC_DETAIL_NOT_DEVICE: "the host's file there is not that device: refused",
+}
+# the C slots are long long: a uint64 (an rlimit's RLIM_INFINITY) goes
+# there as the same 64 bits
+_U64_WRAP = 1 << 64
+_I64_MAX = (1 << 63) - 1
 
 _SLOTS_INT = ("flags", "a", "b", "c", "d")
 _SLOTS_STR = ("s1", "s2", "s3", "s4")
@@ -44,7 +60,7 @@ class Child:
             for name in _SLOTS_INT:
                 v = slots.get(name)
                 if v:
-                    setattr(op, name, v)
+                    setattr(op, name, v - _U64_WRAP if v > _I64_MAX else v)
             for name in _SLOTS_STR:
                 v = slots.get(name)
                 if v is not None:
@@ -168,17 +184,9 @@ class Child:
     def describe_error(self, index, err, detail, status):
         steps = self.plan.steps
         desc = steps[index].desc if index < len(steps) else "exec"
-        if detail == DETAIL_NOT_PROCFS:
-            return "%s: the target is not on a procfs" % desc
-        if detail == DETAIL_NOT_DEVNULL:
-            return "%s: /dev/null is not the null device" % desc
-        if detail == DETAIL_SYMLINK_TARGET:
-            return "%s: a symlink is on the way to the target: refused" % desc
-        if detail == DETAIL_NOT_DEVPTS:
-            return "%s: /dev/ptmx is not on the container's devpts" % desc
-        if detail == DETAIL_CWD_OUTSIDE:
-            return "%s: it is outside the container's root" % desc
-        if detail == DETAIL_HOOK_STATUS:
+        if detail in DETAILS:
+            return "%s: %s" % (desc, DETAILS[detail])
+        if detail == lib.PYRUNC_DETAIL_HOOK_STATUS:
             return "%s: %s" % (desc, wait_status_text(status))
         if index < len(steps) and steps[index].kind == "LOOKUP":
             name = steps[index].slots["s1"]

@@ -126,24 +126,29 @@ class StateDir:
         except FileNotFoundError:
             pass
 
-    def save_config(self, config):
-        """The config the container was created with, for `exec` (the
-        bundle's copy may change or go).  Written once, under the lock,
-        before anyone may read it: no tmp file and rename (a third of a ms
-        of every create)."""
+    def save_config(self, data):
+        """config.json as create read it (bytes), for `exec` (the bundle's
+        copy may change or go).  Written once, under the lock, before anyone
+        may read it: no tmp file and rename (a third of a ms of every
+        create)."""
         fd = os.open(os.path.join(self.path, CONFIG_FILE),
                      os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
-            os.write(fd, jsonio.dumps(config).encode())
+            os.write(fd, data)
         finally:
             os.close(fd)
 
     def load_config(self):
+        """The saved config, through the input boundary again (nulls
+        dropped), or None."""
+        from .bundle import parse_json, walk
         try:
             with open(os.path.join(self.path, CONFIG_FILE), "rb") as f:
-                return jsonio.loads(f.read())
+                config = parse_json(f.read(), "config.json")
         except FileNotFoundError:
             return None
+        walk(config, "")
+        return config
 
     def make_fifo(self):
         os.mkfifo(self.fifo, 0o622)

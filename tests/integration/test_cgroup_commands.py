@@ -104,7 +104,7 @@ def test_update_refuses_bad_input_and_changes_nothing(env):
         (["--pids-limit", "lots"], "--pids-limit: invalid number 'lots'"),
         (["--memory", "12x"], "invalid size '12x'"),
         (["--l3-cache-schema", "L3:0=f"], "Intel RDT is not supported"),
-        (["--resources", "/nonexistent.json"], "--resources /nonexistent.json: No such file"),
+        (["--resources", "/nonexistent.json"], "--resources /nonexistent.json: no such file"),
         (["--resources", "-"], "--resources: invalid JSON"),
         (["--resources", "-", "--pids-limit", "5"], "resources: expected object"),
     ]:

@@ -211,7 +211,7 @@ def test_exec_in_a_container_without_a_mount_namespace_is_chrooted(env, own_root
 @pytest.mark.parametrize("setup, message", [
     (lambda env, cid: ["exec", cid], "exec failed: exec: no command given"),
     (lambda env, cid: ["exec", "--process", str(env.tmp / "none.json"), cid],
-     "exec failed: --process {tmp}/none.json: No such file or directory"),
+     "exec failed: --process {tmp}/none.json: no such file or directory"),
     (lambda env, cid: (env.tmp / "bad.json").write_text("{") and
      ["exec", "--process", str(env.tmp / "bad.json"), cid],
      "exec failed: --process {tmp}/bad.json: invalid JSON"),

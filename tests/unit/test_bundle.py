@@ -60,7 +60,7 @@ def test_default_spec_is_valid():
     (_set(["process", "oomScoreAdj"], 5000), "process.oomScoreAdj"),
     (_set(["hooks"], {"prestart": [{"args": []}]}), "hooks.prestart[0].path: required"),
     (_set(["hooks"], {"poststop": [{"path": "/x", "timeout": 0}]}),
-     "hooks.poststop[0].timeout: must be greater than zero"),
+     "hooks.poststop[0].timeout: must be at least 1"),
     (_set(["annotations"], {"a": 1}), "annotations.a: expected string"),
     (_set(["mounts"], [{"type": "tmpfs"}]), "mounts[0].destination: required"),
     (_set(["mounts"], [{"destination": "/x", "options": "ro"}]),
@@ -94,7 +94,7 @@ def test_load_resolves_the_rootfs_relative_to_the_bundle(tmp_path):
     spec = copy.deepcopy(GOOD)
     spec["process"]["terminal"] = False
     (tmp_path / "config.json").write_text(json.dumps(spec))
-    config, rootfs = bundle.load(str(tmp_path))
+    config, rootfs, _ = bundle.load(str(tmp_path))
     assert rootfs == str(tmp_path / "rootfs")
     assert config["hostname"] == "pyrunc"
 

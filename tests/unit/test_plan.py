@@ -3,8 +3,8 @@ import pytest
 
 from pyrunc import linux as L
 from pyrunc.errors import ConfigError
-from pyrunc.plan import (SYNC_CGROUP, SYNC_HOOKS, SYNC_SETUP, HostInfo, make_exec_plan,
-                         make_plan, map_text, parse_mount_options)
+from pyrunc.plan import (SYNC_CGROUP, SYNC_HOOKS, SYNC_SETUP, SYNC_TIMENS, HostInfo,
+                         make_exec_plan, make_plan, map_text, parse_mount_options)
 from pyrunc.specgen import default_spec
 
 
@@ -102,15 +102,18 @@ def test_user_namespace_without_mappings_is_an_error():
         plan_for(spec)
 
 
-def test_time_namespace_offsets_are_written_before_the_fork():
+def test_time_namespace_offsets_are_written_by_the_runtime_before_the_fork():
     spec = default_spec()
     spec["linux"]["namespaces"].append({"type": "time"})
     spec["linux"]["timeOffsets"] = {"boottime": {"secs": 86400, "nanosecs": 0}}
     plan = plan_for(spec)
-    order = kinds(plan)
-    write = steps(plan, "WRITE_HOST")[0]
-    assert write.slots["s2"] == "boottime 86400 0\n"
-    assert order.index("WRITE_HOST") < order.index("FORK")
+    assert plan.timens_offsets == "boottime 86400 0\n"
+    syncs = [i for i, s in enumerate(plan.steps)
+             if s.kind == "SYNC" and s.slots["a"] & SYNC_TIMENS]
+    assert len(syncs) == 1
+    unshare = [i for i, s in enumerate(plan.steps)
+               if s.kind == "UNSHARE" and s.slots["a"] & L.CLONE_NEWTIME]
+    assert unshare[0] < syncs[0] < kinds(plan).index("FORK")
 
 
 def test_without_a_mount_namespace_the_child_chroots_and_mounts_nothing_on_the_host():
@@ -183,7 +186,7 @@ def test_bind_mount_remounts_with_its_flags_and_resolves_relative_sources():
     assert mount.slots["flags"] == L.MS_BIND | L.MS_REC
     assert mount.slots["b"] == L.MS_RDONLY | L.MS_NOSUID
     assert mount.slots["c"] == L.MS_PRIVATE
-    assert mount.desc == 'mount "data" on "/data"'
+    assert mount.desc == 'mounts[0]: mount "data" on "/data"'
 
 
 def test_destinations_are_cleaned():
