@@ -49,6 +49,7 @@ struct pyrunc_op {
 struct pyrunc_plan {
     unsigned long clone_flags;
     int sync_fd;
+    int sync_peer_fd;
     int cgroup_fd;
     int n_ops;
     struct pyrunc_op *ops;

@@ -122,22 +122,115 @@ static long clone_fork(uint64_t flags, int *pidfd, int cgroup_fd)
     return pid < 0 ? -errno : pid;
 }
 
-static void send_msg(struct child *c, int type, int op, int err, int pid, long long arg)
+/* 0, or -1 when the runtime no longer listens (it exits once the
+ * container is created). */
+static int send_msg(struct child *c, int type, int op, int err, int pid, long long arg)
 {
     struct pyrunc_msg m;
+    ssize_t n;
+
     memset(&m, 0, sizeof(m));
     m.type = type;
     m.op = op;
     m.err = err;
     m.pid = pid;
     m.arg = arg;
-    while (send(c->plan->sync_fd, &m, sizeof(m), MSG_NOSIGNAL) < 0 && errno == EINTR)
-        ;
+    do {
+        n = send(c->plan->sync_fd, &m, sizeof(m), MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    return n < 0 ? -1 : 0;
+}
+
+/* strerror(3) goes through the locale (locks, allocation): the words of
+ * the errors that steps after `start` meet, in runc's lower case. */
+static const char *errno_text(int err)
+{
+    switch (err) {
+    case ENOENT: return "no such file or directory";
+    case EACCES: return "permission denied";
+    case EPERM: return "operation not permitted";
+    case ENOEXEC: return "exec format error";
+    case E2BIG: return "argument list too long";
+    case ENOMEM: return "cannot allocate memory";
+    case ETXTBSY: return "text file busy";
+    case ELOOP: return "too many levels of symbolic links";
+    case ENOTDIR: return "not a directory";
+    case EISDIR: return "is a directory";
+    case ENAMETOOLONG: return "file name too long";
+    case EINVAL: return "invalid argument";
+    case EIO: return "input/output error";
+    case EFAULT: return "bad address";
+    case EMFILE: return "too many open files";
+    case ENFILE: return "too many open files in system";
+    case ELIBBAD: return "accessing a corrupted shared library";
+    case ETIMEDOUT: return "connection timed out";
+    }
+    return NULL;
+}
+
+static size_t put_str(char *buf, size_t at, size_t size, const char *s)
+{
+    while (*s && at + 1 < size)
+        buf[at++] = *s++;
+    return at;
+}
+
+static size_t put_num(char *buf, size_t at, size_t size, long long v)
+{
+    char digits[24];
+    int n = 0;
+
+    if (v < 0) {
+        at = put_str(buf, at, size, "-");
+        v = -v;
+    }
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    while (n > 0 && at + 1 < size)
+        buf[at++] = digits[--n];
+    return at;
+}
+
+/* A step after `start` failed and the runtime is gone: the error goes to
+ * the container's stderr, as runc's init writes it (`exec /bin/x: no such
+ * file or directory`).  s4 holds the step's words. */
+static void report_late(struct child *c, struct pyrunc_op *op, int err, long long detail,
+                        int status)
+{
+    char line[PATH_MAX + 256];
+    size_t n = 0;
+    const char *text;
+
+    if (op->kind == PYRUNC_OP_EXEC && c->exe[0]) {
+        n = put_str(line, n, sizeof(line), "exec ");
+        n = put_str(line, n, sizeof(line), c->exe);
+    } else {
+        n = put_str(line, n, sizeof(line), op->s4);
+    }
+    n = put_str(line, n, sizeof(line), ": ");
+    if (detail == PYRUNC_DETAIL_HOOK_STATUS && WIFSIGNALED(status)) {
+        n = put_str(line, n, sizeof(line), "killed by signal ");
+        n = put_num(line, n, sizeof(line), WTERMSIG(status));
+    } else if (detail == PYRUNC_DETAIL_HOOK_STATUS) {
+        n = put_str(line, n, sizeof(line), "exit status ");
+        n = put_num(line, n, sizeof(line), WEXITSTATUS(status));
+    } else if ((text = errno_text(err)) != NULL) {
+        n = put_str(line, n, sizeof(line), text);
+    } else {
+        n = put_str(line, n, sizeof(line), "errno ");
+        n = put_num(line, n, sizeof(line), err);
+    }
+    line[n++] = '\n';
+    (void)!write(2, line, n);
 }
 
 static void __attribute__((noreturn)) fail(struct child *c, int op, int err, long long detail, int pid)
 {
-    send_msg(c, PYRUNC_MSG_ERROR, op, err, pid, detail);
+    if (send_msg(c, PYRUNC_MSG_ERROR, op, err, pid, detail) < 0 && op < c->plan->n_ops &&
+        c->plan->ops[op].s4)
+        report_late(c, &c->plan->ops[op], err, detail, pid);
     _exit(1);
 }
 
@@ -920,11 +1013,17 @@ static int op_hook(struct child *c, struct pyrunc_op *op, int index)
     if (pid < 0)
         return (int)pid;
     if (op->a > 0 && pidfd >= 0) {
+        /* the timeout in seconds, polled in slices poll(2)'s int of
+         * milliseconds can hold */
         struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+        long long left = op->a * 1000;
         int n;
         do {
-            n = poll(&pfd, 1, (int)(op->a * 1000));
-        } while (n < 0 && errno == EINTR);
+            int slice = left > 86400000 ? 86400000 : (int)left;
+            n = poll(&pfd, 1, slice);
+            if (n == 0)
+                left -= slice;
+        } while ((n < 0 && errno == EINTR) || (n == 0 && left > 0));
         if (n == 0) {
             kill((pid_t)pid, SIGKILL);
             waitpid((pid_t)pid, &status, 0);
@@ -1544,6 +1643,7 @@ static void __attribute__((noreturn)) child_main(struct pyrunc_plan *plan)
     int i, r;
 
     c.plan = plan;
+    close(plan->sync_peer_fd);
     c.rootfd = -1;
     c.devnull = -1;
     c.payload_len = 0;

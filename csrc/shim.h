@@ -125,6 +125,9 @@ struct pyrunc_op {
 struct pyrunc_plan {
     unsigned long clone_flags;   /* namespaces the first clone creates */
     int sync_fd;                 /* the child's end of the socketpair */
+    int sync_peer_fd;            /* the runtime's end: the child closes its
+                                    copy first, so that its messages fail
+                                    once the runtime is gone */
     int cgroup_fd;               /* -1, or a cgroup2 dir for CLONE_INTO_CGROUP */
     int n_ops;
     struct pyrunc_op *ops;

@@ -6,6 +6,7 @@ the JSON path of what is wrong (`process.args: expected array of strings`).
 The full schema in spec/ is there for a deeper check (pyrunc.schema).
 """
 import os
+import posixpath
 
 from . import jsonio
 
@@ -23,9 +24,6 @@ DEVICE_TYPES = ("c", "b", "u", "p")
 # A config bigger than this is refused before it is parsed (Docker's
 # seccomp profile, the biggest part of real configs, is ~30 KiB).
 MAX_CONFIG_SIZE = 64 << 20
-# No field of the runtime-spec is nested deeper than ~8 levels; deeper JSON
-# (in an unknown field) is refused rather than walked.
-MAX_DEPTH = 64
 
 
 def load(bundle):
@@ -92,24 +90,22 @@ def resolve_rootfs(bundle, root_path):
 def walk(doc, name, data=None):
     """The input boundary every document of the user's passes first: no
     string (key or value) holds a NUL byte, which the kernel would cut the
-    string at, or a lone surrogate, which has no bytes at all; no nesting
-    deeper than MAX_DEPTH; and a null member is dropped, as if absent (Go's
-    encoding/json, which runc uses, reads null so), so that the checks
-    below and the planner never meet None where a value must be.
+    string at, or a lone surrogate, which has no bytes at all; and a null
+    member is dropped, as if absent (Go's encoding/json, which runc uses,
+    reads null so), so that the checks below and the planner never meet
+    None where a value must be.  (Nesting is bounded by the parser, which
+    refuses what it cannot read without recursing too deep: parse_json;
+    nothing else recurses into a document, this walk has its own stack.)
 
     data: the JSON text doc was parsed from.  A NUL or a lone surrogate can
     only come from a \\u escape (the parser refuses raw control characters
     and bytes that are not UTF-8), a None only from `null`: without either
-    the walk has nothing to find, and create saves its ~0.2 ms.  (Depth
-    then does not matter: nothing deeper than the spec's own fields is
-    walked, and the config is saved for exec as it was read.)"""
+    the walk has nothing to find, and create saves its ~0.2 ms."""
     if data is not None and b"\\u" not in data and b"null" not in data:
         return
-    stack = [(doc, name, 0)]
+    stack = [(doc, name)]
     while stack:
-        value, path, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise ConfigError("%s: nested more than %d levels deep" % (path, MAX_DEPTH))
+        value, path = stack.pop()
         if isinstance(value, dict):
             nulls = [k for k, v in value.items() if v is None]
             for k in nulls:
@@ -124,7 +120,7 @@ def walk(doc, name, data=None):
             if isinstance(v, str):
                 _check_text(v, sub)
             elif isinstance(v, (dict, list)):
-                stack.append((v, sub, depth + 1))
+                stack.append((v, sub))
 
 
 def _json_path(path, key):
@@ -187,7 +183,7 @@ def _ranged(low, high, what):
             ck.fail(path, "expected integer")
         if v < low:
             ck.fail(path, "expected non-negative integer, got %d" % v if low == 0 else
-                    "must be at least %d, got %d" % (low, v))
+                    "%d is out of range (%s: at least %d)" % (v, what, low))
         if v > high:
             ck.fail(path, "%d is out of range (%s: at most %d)" % (v, what, high))
     return check
@@ -257,10 +253,14 @@ def is_bind(mount):
         o in ("bind", "rbind") for o in mount.get("options") or ())
 
 
+def clean_path(path):
+    """Absolute, normalised container path ("a/../b" -> "/b")."""
+    # (normpath keeps a leading "//", which POSIX allows to be special)
+    return posixpath.normpath("/" + path.lstrip("/"))
+
+
 def _check_mount(ck, m, path):
-    dest = os.path.normpath("/" + m["destination"])
-    if dest == "//":
-        dest = "/"
+    dest = clean_path(m["destination"])
     bind = is_bind(m)
     if dest == "/":
         ck.fail(path + ".destination", "a mount on top of the rootfs: refused")

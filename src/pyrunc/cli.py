@@ -604,6 +604,13 @@ def main(argv=None):
         code = e.exit_code
     except KeyboardInterrupt:
         code = 130
+    except OSError as e:
+        # The machine said no where no step words it (a full disk, no fds
+        # left): not a bug of ours, one line as any error.
+        msg = os_error_text(e)
+        g.logger.error(msg)
+        sys.stderr.write(msg + "\n")
+        code = 1
     except Exception as e:  # a bug: one line, the traceback only with --debug
         if g.debug:
             import traceback
@@ -613,6 +620,14 @@ def main(argv=None):
         sys.stderr.write(msg + "\n")
         code = 1
     return _exit(code)
+
+
+def os_error_text(e):
+    from .errors import strerror
+    text = strerror(e.errno) if e.errno else str(e)
+    if e.filename is not None:
+        return "%s: %s" % (os.fsdecode(e.filename), text)
+    return text
 
 
 def _exit(code):

@@ -81,11 +81,13 @@ def _write_all(fd, data):
         data = data[n:]
 
 
-def relay(master, pidfd, stdin=0, stdout=1):
+def relay(master, pidfd, stdin=0, stdout=1, watch=None):
     """Copy stdin to the pty and the pty to stdout until the process behind
     pidfd has exited and what it wrote is drained.  A terminal on stdin is
     put in raw mode (restored afterwards) and lends its size to the pty, at
-    start and on every SIGWINCH."""
+    start and on every SIGWINCH.  watch: {fd: handler} also served while
+    relaying; a handler returns False when its fd is done."""
+    watch = dict(watch or {})
     import select
     tty_in = os.isatty(stdin)
     saved = None
@@ -101,7 +103,7 @@ def relay(master, pidfd, stdin=0, stdout=1):
         poller = select.poll()
         poller.register(pidfd, select.POLLIN)
         routes = {master: stdout, stdin: master}   # from -> to, while open
-        for fd in routes:
+        for fd in list(routes) + list(watch):
             poller.register(fd, select.POLLIN)
         while True:
             for fd, _ in poller.poll():
@@ -109,6 +111,11 @@ def relay(master, pidfd, stdin=0, stdout=1):
                     if master in routes:
                         _drain(master, stdout)
                     return
+                if fd in watch:
+                    if not watch[fd]():
+                        poller.unregister(fd)
+                        del watch[fd]
+                    continue
                 if fd not in routes:
                     continue
                 try:

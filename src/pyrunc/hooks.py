@@ -5,7 +5,9 @@ startContainer hooks run inside the container's namespaces and so in the C
 child (see plan.py).  The state JSON goes to each hook on stdin."""
 import os
 
-from .errors import HookError
+from .errors import HookError, strerror
+
+_SLICE = 86400   # seconds
 
 
 def run_hooks(hooks, name, state_json):
@@ -35,9 +37,22 @@ def run_hook(hook, state_json):
         proc = subprocess.Popen(args, executable=hook["path"], env=env, stdin=subprocess.PIPE,
                                 close_fds=True)
     except OSError as e:
-        return "%s" % (e.strerror or e).lower() if hasattr(e, "strerror") else str(e)
+        return strerror(e.errno) if e.errno else str(e)
+    timeout = hook.get("timeout")
+    data = state_json.encode()
     try:
-        proc.communicate(state_json.encode(), timeout=hook.get("timeout"))
+        while True:
+            # (poll(2) takes an int of milliseconds: a long timeout is
+            # waited out in slices)
+            slice_ = None if timeout is None else min(timeout, _SLICE)
+            try:
+                proc.communicate(data, timeout=slice_)
+                break
+            except subprocess.TimeoutExpired:
+                timeout -= slice_
+                if timeout <= 0:
+                    raise
+                data = None   # (communicate keeps what it has not sent)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()

@@ -3,10 +3,14 @@
 Its mounts are made in the host's mount namespace, so the runtime first
 binds the rootfs onto itself and makes that bind recursively private:
 every mount the container's config asks for lands under it and propagates
-nowhere, and `delete` detaches the bind with everything under it.  The
-state keeps the bind's path and mount id; delete detaches only a mount
-that still has that id, never a mount that was there before (such as an
-overlay an engine mounted on the rootfs).
+nowhere, and `delete` detaches the bind with everything under it.
+
+The state records the bind before it is made (crash consistency: a create
+killed right after the mount(2) must not leave it for good): the rootfs
+path and the id of the mount the bind stacks on.  delete detaches the
+mount on top at that path only if it stacks right on that one, so never a
+mount that was there before (an engine's overlay on the rootfs) and never
+one that was not ours.
 """
 import os
 
@@ -14,34 +18,76 @@ from .cgroups import mountinfo_unescape
 from .errors import PyruncError, strerror
 
 
-def bind(rootfs):
-    """Make the private bind; returns the record for the state."""
-    from ._shim import lib
+def intent(rootfs):
+    """The record to save before bind(): {"path", "below"}."""
     path = os.path.realpath(rootfs)
-    r = lib.pyrunc_bind_private(path.encode())
+    return {"path": path, "below": mount_below(path)}
+
+
+def bind(record):
+    """Make the private bind the record announces."""
+    from ._shim import lib
+    r = lib.pyrunc_bind_private(record["path"].encode())
     if r < 0:
-        raise PyruncError('bind rootfs "%s" onto itself: %s' % (path, strerror(-r)))
-    return [path, top_mount_id(path)]
+        raise PyruncError('bind rootfs "%s" onto itself: %s' % (record["path"], strerror(-r)))
 
 
 def unbind(record):
-    """Detach the bind made by bind(record's path), if it is still there."""
+    """Detach the bind made by bind(record), if it is there on top."""
     from ._shim import lib
-    path, mount_id = record
-    if top_mount_id(path) != mount_id:
+    if isinstance(record, list):   # (pyrunc 0.1's record: [path, mount id])
+        path = record[0]
+        ours = _top(path) is not None and _top(path)[0] == record[1]
+    else:
+        path = record["path"]
+        top = _top(path)
+        ours = top is not None and top[1] == record["below"]
+    if not ours:
         return
     r = lib.pyrunc_umount_detach(path.encode())
     if r < 0:
         raise PyruncError('unmount rootfs "%s": %s' % (path, strerror(-r)))
 
 
-def top_mount_id(path, mountinfo="/proc/self/mountinfo"):
-    """The id of the mount on top at path (the last one listed there), or
-    None if nothing is mounted at path itself."""
-    found = None
+def is_bound(record):
+    """Is the bind of this record still there (delete checks its work)?"""
+    top = _top(record[0] if isinstance(record, list) else record["path"])
+    if isinstance(record, list):
+        return top is not None and top[0] == record[1]
+    return top is not None and top[1] == record["below"]
+
+
+def _mounts(mountinfo="/proc/self/mountinfo"):
+    """(id, parent id, mount point) of each mount, in the order listed
+    (a mount stacked on another is listed after it)."""
     with open(mountinfo) as f:
         for line in f:
             fields = line.split(" ", 5)
-            if mountinfo_unescape(fields[4]) == path:
-                found = int(fields[0])
+            yield int(fields[0]), int(fields[1]), mountinfo_unescape(fields[4])
+
+
+def _top(path, mountinfo="/proc/self/mountinfo"):
+    """(id, parent id) of the mount on top at path itself, or None."""
+    found = None
+    for mid, parent, point in _mounts(mountinfo):
+        if point == path:
+            found = (mid, parent)
     return found
+
+
+def mount_below(path, mountinfo="/proc/self/mountinfo"):
+    """The id of the mount a new mount at path would stack on: the one on
+    top at path, else the one whose mount point holds path most closely."""
+    best, best_len = None, -1
+    for mid, _, point in _mounts(mountinfo):
+        inside = point == path or point == "/" or path.startswith(point + "/")
+        if inside and len(point) >= best_len:
+            best, best_len = mid, len(point)
+    return best
+
+
+def top_mount_id(path, mountinfo="/proc/self/mountinfo"):
+    """The id of the mount on top at path, or None if nothing is mounted
+    at path itself."""
+    top = _top(path, mountinfo)
+    return top[0] if top else None

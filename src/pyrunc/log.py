@@ -37,9 +37,14 @@ class Logger:
     def warn(self, msg):
         self._write("warning", msg, True)
 
-    def error(self, msg):
-        # The CLI prints the error itself on stderr; the log gets a copy.
+    def error(self, msg, echo=False):
+        """The CLI prints its own error on stderr and the log gets a copy;
+        echo: an error the library reports as it goes (one line on stderr
+        too, as the CLI's would be)."""
         self._write("error", msg, False)
+        if echo:
+            sys.stderr.write(msg + "\n")
+            sys.stderr.flush()
 
     def debug(self, msg):
         if self.debug_enabled:

@@ -8,7 +8,7 @@ carries the words the CLI prints if it fails.
 import posixpath
 
 from . import linux as L
-from .bundle import PROC_MOUNTS_ALLOWED
+from .bundle import PROC_MOUNTS_ALLOWED, clean_path
 from .errors import ConfigError
 
 NAMESPACE_FLAGS = {
@@ -149,12 +149,6 @@ class SpawnPlan:
         return step
 
 
-def clean_path(path):
-    """Absolute, normalised container path ("a/../b" -> "/b")."""
-    # (normpath keeps a leading "//", which POSIX allows to be special)
-    return posixpath.normpath("/" + path.lstrip("/"))
-
-
 def parse_mount_options(options):
     """-> (flags, propagation flags, data string)"""
     flags = 0
@@ -198,6 +192,12 @@ def cap_mask(names, path, plan, last_cap, have=~0):
     return mask
 
 
+def shares_host_mount_ns(linux):
+    """No mount namespace, new or joined: the container's mounts are made
+    in the host's (under a private bind of the rootfs, see hostmount)."""
+    return not any(ns.get("type") == "mount" for ns in linux.get("namespaces") or ())
+
+
 def make_plan(config, bundle, rootfs, host, no_pivot=False, no_new_keyring=False,
               preserve_fds=0, container_id="", listen_fds=0):
     """Turn a checked config into a SpawnPlan."""
@@ -212,7 +212,7 @@ def make_plan(config, bundle, rootfs, host, no_pivot=False, no_new_keyring=False
         (joined if ns.get("path") else new_ns)[ns["type"]] = ns.get("path")
     plan.user_ns = "user" in new_ns
     plan.new_netns = "network" in new_ns
-    plan.host_mount_ns = "mount" not in new_ns and "mount" not in joined
+    plan.host_mount_ns = shares_host_mount_ns(linux)
     if plan.host_mount_ns and plan.user_ns:
         raise ConfigError("linux.namespaces: a new user namespace needs a new mount namespace "
                           "(it cannot mount in the host's)")
@@ -673,7 +673,19 @@ def _plan_process(plan, process, host, preserve_fds, hooks, config_linux, enteri
     if seccomp is not None and nnp and not notify:
         # As late as possible: the filter then only has to allow execve.
         plan.add("SECCOMP", "load seccomp filter", seccomp=seccomp)
-    plan.add("EXEC", "exec %s" % _q(args[0]), v1=args, v2=env, a=listen_pid_at)
+    # runc's words (the child prints them itself if the runtime is gone)
+    plan.add("EXEC", "exec %s" % args[0], v1=args, v2=env, a=listen_pid_at)
+    _words_after_start(plan)
+
+
+def _words_after_start(plan):
+    """Steps after the exec fifo may fail when the runtime that created
+    the container has exited: the child then writes the error to the
+    container's stderr, as runc's init does; s4 holds the step's words."""
+    if plan.fifo_step is None:
+        return
+    for step in plan.steps[plan.steps.index(plan.fifo_step) + 1:]:
+        step.slots["s4"] = step.desc
 
 
 def seccomp_notifies(section):

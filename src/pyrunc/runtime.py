@@ -40,7 +40,7 @@ class Runtime:
 
     # -- create ------------------------------------------------------------
     def create(self, cid, bundle, pid_file=None, no_pivot=False, no_new_keyring=False,
-               preserve_fds=0, console_socket=None, _on_console=None):
+               preserve_fds=0, console_socket=None, _on_console=None, _keep=None):
         """Create the container: its init waits on the exec fifo for start.
         With process.terminal, the pty master goes to console_socket (a
         unix socket's path).  Returns the init's pid."""
@@ -59,15 +59,15 @@ class Runtime:
         sd.create()
         try:
             return self._create(sd, config, data, bundle, rootfs, pid_file, no_pivot,
-                                no_new_keyring, preserve_fds, _on_console)
+                                no_new_keyring, preserve_fds, _on_console, _keep)
         finally:
             sd.unlock()
             if sock is not None:
                 sock.close()
 
     def _create(self, sd, config, data, bundle, rootfs, pid_file, no_pivot, no_new_keyring,
-                preserve_fds, on_console):
-        from .plan import SYNC_HOOKS, SYNC_SETUP, SYNC_TIMENS, make_plan
+                preserve_fds, on_console, keep):
+        from .plan import SYNC_HOOKS, SYNC_SETUP, SYNC_TIMENS, make_plan, shares_host_mount_ns
         linux = config.get("linux") or {}
         hooks = config.get("hooks") or {}
         annotations = config.get("annotations") or {}
@@ -78,10 +78,14 @@ class Runtime:
         try:
             cgroups = Cgroups.for_config(linux.get("cgroupsPath"), sd.id, self.systemd)
             # If this process is killed from here on, `delete --force` finds
-            # what to remove (the child dies with us: PR_SET_PDEATHSIG).
+            # what to remove (the child dies with us: PR_SET_PDEATHSIG): all
+            # the host-side resources are recorded before they are made.
             state = {"id": sd.id, "pid": 0, "start_time": None, "bundle": bundle,
                      "rootfs": rootfs, "created": st.now_rfc3339(), "owner": "",
                      "annotations": annotations, "cgroups": cgroups.to_state()}
+            if shares_host_mount_ns(linux):
+                from . import hostmount
+                host_mount = state["host_mount"] = hostmount.intent(rootfs)
             sd.save(state)
             cgroups.setup(linux.get("resources"), self.log.warn, linux.get("devices") or ())
             process = config.get("process")
@@ -102,10 +106,8 @@ class Runtime:
                 sd.make_fifo()
                 fifo_fd = os.open(sd.fifo, os.O_RDWR | os.O_CLOEXEC)
                 plan.fifo_step.slots["a"] = fifo_fd
-            if plan.host_mount_ns:
-                from . import hostmount
-                host_mount = state["host_mount"] = hostmount.bind(rootfs)
-                sd.save(state)
+            if host_mount is not None:
+                hostmount.bind(host_mount)
             child = _Child(plan)
             if plan.self_join:
                 child.cgroup_fd = cgroups.v2_dir_fd()
@@ -162,22 +164,22 @@ class Runtime:
                 sd.save_fastpath(pid, state["start_time"], cgroups.created)
             if pid_file:
                 _write_pid_file(pid_file, pid)
-            child.close()
+            if keep is not None:
+                keep.append(child)   # run: the child's errors after start
+            else:
+                child.close()
             return pid
         except BaseException:
             if fifo_fd >= 0:
                 os.close(fifo_fd)
             if child is not None:
                 child.kill()
-            if host_mount is not None:
-                from . import hostmount
-                try:
-                    hostmount.unbind(host_mount)
-                except PyruncError as e:   # the create's own error comes first
-                    self.log.warn(str(e))
-            if cgroups is not None:
-                cgroups.destroy()
-            sd.remove()
+            # (the create's own error comes first: the undoing only warns,
+            # and keeps the state for `delete -f` if it leaves anything)
+            state = {"cgroups": cgroups.to_state() if cgroups is not None else None,
+                     "host_mount": host_mount}
+            if self._undo(state):
+                sd.remove()
             raise
 
     def _compile_seccomp(self, plan):
@@ -346,7 +348,10 @@ class Runtime:
                 if not force:
                     raise WrongState("cannot delete container %s that is not stopped: %s"
                                      % (quote(cid), status))
-                self._kill_all_and_wait(state, thaw=status == "paused")
+                try:
+                    self._kill_all_and_wait(state, thaw=status == "paused")
+                except (PyruncError, OSError) as e:   # _cleanup tries again
+                    self.log.warn("kill the container's processes: %s" % e)
             self._cleanup(sd, state)
         finally:
             sd.unlock()
@@ -365,7 +370,7 @@ class Runtime:
                 init_fd = -1
         fds = [init_fd] if init_fd >= 0 else []
         for pid in cg.pids():
-            if pid != state["pid"]:
+            if pid != state.get("pid"):
                 try:
                     fds.append(os.pidfd_open(pid))
                 except OSError:
@@ -380,21 +385,44 @@ class Runtime:
 
     def _cleanup(self, sd, state):
         hooks = state.get("hooks") or {}
-        cg = Cgroups.from_state(state.get("cgroups"))
-        if cg.pids():
-            # processes that outlived the init (no pid namespace): they go
-            # with the container, as with runc
-            self._kill_all_and_wait(state)
-        for left in cg.destroy():
-            self.log.warn("remove cgroup %s" % left)
-        if state.get("host_mount"):
-            from . import hostmount
-            hostmount.unbind(state["host_mount"])
+        done = self._undo(state)
         if hooks.get("poststop"):
             run_hooks_warn(hooks, "poststop",
                            st.hook_state(sd.id, "stopped", 0, state["bundle"],
                                          state.get("annotations")), self.log.warn)
+        if not done:
+            raise PyruncError("container %s: not everything of it could be removed (see the "
+                              "warnings); its state is kept for another delete" % quote(sd.id))
         sd.remove()
+
+    def _undo(self, state):
+        """Remove the container's host-side resources: processes left in
+        its cgroups, the cgroups, the private bind of its rootfs.  Every
+        step is tried whatever the others did; a failure is a warning.
+        Returns whether nothing is left."""
+        done = True
+        try:
+            cg = Cgroups.from_state(state.get("cgroups"))
+            if cg.pids() and (state.get("start_time") is not None or cg.owned()):
+                # processes that outlived the init (no pid namespace), or
+                # the init of a create killed before it recorded it: they
+                # go with the container, as with runc.  (In a cgroup that
+                # was there before the init was, they may not be ours.)
+                self._kill_all_and_wait(state)
+            for left in cg.destroy():
+                self.log.warn("remove cgroup %s" % left)
+                done = False
+        except (PyruncError, OSError) as e:
+            self.log.warn("remove the cgroups: %s" % e)
+            done = False
+        if state.get("host_mount"):
+            from . import hostmount
+            try:
+                hostmount.unbind(state["host_mount"])
+            except (PyruncError, OSError) as e:
+                self.log.warn(str(e))
+            done = done and not hostmount.is_bound(state["host_mount"])
+        return done
 
     # -- run ---------------------------------------------------------------
     def run(self, cid, bundle, pid_file=None, no_pivot=False, no_new_keyring=False,
@@ -404,19 +432,21 @@ class Runtime:
         terminal in the foreground without console_socket is relayed to
         this process's stdio."""
         masters = []
+        kept = []
         relay_to = None if detach else (lambda fd: masters.append(_keep_master(fd)))
         if not detach and self.subreaper:
             _become_subreaper()
         try:
             pid = self.create(cid, bundle, pid_file=pid_file, no_pivot=no_pivot,
                               no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
-                              console_socket=console_socket, _on_console=relay_to)
+                              console_socket=console_socket, _on_console=relay_to,
+                              _keep=None if detach else kept)
             if detach:
                 self.start(cid)
                 return 0
             try:
                 status = self._supervise(pid, masters[0] if masters else None,
-                                         lambda: self.start(cid))
+                                         lambda: self.start(cid), late=kept[0])
             except BaseException:
                 self.delete(cid, force=True)
                 raise
@@ -425,21 +455,36 @@ class Runtime:
         finally:
             for fd in masters:
                 os.close(fd)
+            for child in kept:
+                child.close()
 
-    def _supervise(self, pid, master=None, first=None, forwarder=None):
+    def _supervise(self, pid, master=None, first=None, forwarder=None, late=None):
         """The foreground: forward every catchable signal to pid, relay its
         terminal, wait for it.  first() runs once the signals are
-        forwarded.  Returns the exit code (128+N for signal N)."""
+        forwarded.  late: the init's Child, whose error from a step after
+        start (execve, startContainer hooks) is reported as runc reports
+        it.  Returns the exit code (128+N for signal N)."""
         forwarder = forwarder or _Forwarder()
         try:
             forwarder.to(pid)
             if first is not None:
                 first()
+            watch = {}
+            if late is not None:
+                def report():
+                    err = late.error_after_start()
+                    if err:
+                        self.log.error(err, echo=True)
+                    return False   # one message, or EOF at execve: done
+                if master is None:
+                    report()
+                else:
+                    watch[late.sock] = report
             if master is not None:
                 from .console import relay
                 pidfd = os.pidfd_open(pid)
                 try:
-                    relay(master, pidfd)
+                    relay(master, pidfd, watch=watch)
                 finally:
                     os.close(pidfd)
             _, status = os.waitpid(pid, 0)

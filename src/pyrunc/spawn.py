@@ -99,6 +99,7 @@ class Child:
             raise SpawnError("socketpair: %s" % strerror(-r))
         self.sock = fds[0]
         self.cplan.sync_fd = fds[1]
+        self.cplan.sync_peer_fd = fds[0]
         pidfd = ffi.new("int *")
         self.cplan.cgroup_fd = self.cgroup_fd
         try:
@@ -180,6 +181,21 @@ class Child:
             return data, fd
         self._sock_obj = s   # keeps the fd's owner alive; detached in close
         return recv
+
+    def error_after_start(self):
+        """Once the container is started: the words of the error of a step
+        up to execve, or None when it exec'd (execve closes the child's
+        end of the socket) or died without one."""
+        try:
+            data = os.read(self.sock, 256)
+        except OSError:
+            return None
+        if len(data) < MSG.size:
+            return None
+        mtype, op, err, pid, arg = MSG.unpack(data[:MSG.size])
+        if mtype != lib.PYRUNC_MSG_ERROR:
+            return None
+        return self.describe_error(op, err, arg, pid)
 
     def describe_error(self, index, err, detail, status):
         steps = self.plan.steps

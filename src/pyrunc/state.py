@@ -10,13 +10,14 @@
 
 Calls on one container are serialised by flock on <root>/<id> itself.
 """
+import errno
 import fcntl
 import os
 import time
 
 from . import jsonio
 
-from .errors import BadArgument, ContainerExists, ContainerNotFound
+from .errors import BadArgument, ContainerExists, ContainerNotFound, PyruncError, strerror
 
 OCI_VERSION = "1.3.0"
 STATE_FILE = "state.json"
@@ -62,11 +63,27 @@ class StateDir:
             pass
         except FileNotFoundError:
             os.makedirs(self.root, 0o711, exist_ok=True)
+        while True:
+            try:
+                os.mkdir(self.path, 0o711)
+            except FileExistsError:
+                raise ContainerExists(self.id) from None
+            self._lock()
+            # A `delete` that came between mkdir and flock took the empty
+            # directory for what a create killed half-way leaves, and
+            # removed it: make it anew, never work in a removed one.
+            if self._holds_path():
+                return
+            self.unlock()
+
+    def _holds_path(self):
+        """Is the locked directory still the one at self.path?"""
         try:
-            os.mkdir(self.path, 0o711)
-        except FileExistsError:
-            raise ContainerExists(self.id) from None
-        self._lock()
+            there = os.stat(self.path)
+        except FileNotFoundError:
+            return False
+        mine = os.fstat(self.lock_fd)
+        return (there.st_dev, there.st_ino) == (mine.st_dev, mine.st_ino)
 
     def open(self):
         """Lock an existing container's directory."""
@@ -113,12 +130,15 @@ class StateDir:
             return
         text = "pyrunc-fastpath 1\n%d %d\n%s" % (
             pid, start_time, "".join(d + "\n" for d in dirs))
-        fd = os.open(os.path.join(self.path, FASTPATH),
-                     os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
-            os.write(fd, text.encode())
-        finally:
-            os.close(fd)
+            fd = os.open(os.path.join(self.path, FASTPATH),
+                         os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            try:
+                os.write(fd, text.encode())
+            finally:
+                os.close(fd)
+        except OSError:   # (a full disk): Python does the work then
+            self.drop_fastpath()
 
     def drop_fastpath(self):
         try:
@@ -131,12 +151,16 @@ class StateDir:
         copy may change or go).  Written once, under the lock, before anyone
         may read it: no tmp file and rename (a third of a ms of every
         create)."""
-        fd = os.open(os.path.join(self.path, CONFIG_FILE),
-                     os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        path = os.path.join(self.path, CONFIG_FILE)
         try:
-            os.write(fd, data)
-        finally:
-            os.close(fd)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+            try:
+                if os.write(fd, data) != len(data):
+                    raise OSError(errno.ENOSPC, "short write")
+            finally:
+                os.close(fd)
+        except OSError as e:
+            raise PyruncError("write %s: %s" % (path, strerror(e.errno))) from None
 
     def load_config(self):
         """The saved config, through the input boundary again (nulls
@@ -165,14 +189,24 @@ class StateDir:
 
 
 def write_atomic(path, data, mode=0o600):
+    """tmp file, fsync, rename: the file is the old or the new one, never a
+    part.  A failure (a full disk) is a PyruncError naming the file."""
     tmp = "%s.tmp-%d" % (path, os.getpid())
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
     try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.rename(tmp, path)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+        try:
+            if os.write(fd, data) != len(data):
+                raise OSError(errno.ENOSPC, "short write")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(tmp, path)
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise PyruncError("write %s: %s" % (path, strerror(e.errno))) from None
 
 
 def list_ids(root):

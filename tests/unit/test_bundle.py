@@ -60,7 +60,7 @@ def test_default_spec_is_valid():
     (_set(["process", "oomScoreAdj"], 5000), "process.oomScoreAdj"),
     (_set(["hooks"], {"prestart": [{"args": []}]}), "hooks.prestart[0].path: required"),
     (_set(["hooks"], {"poststop": [{"path": "/x", "timeout": 0}]}),
-     "hooks.poststop[0].timeout: must be at least 1"),
+     "hooks.poststop[0].timeout: 0 is out of range"),
     (_set(["annotations"], {"a": 1}), "annotations.a: expected string"),
     (_set(["mounts"], [{"type": "tmpfs"}]), "mounts[0].destination: required"),
     (_set(["mounts"], [{"destination": "/x", "options": "ro"}]),

@@ -319,6 +319,12 @@ class Cgroups:
                 raise CgroupError('enable the %s controller in "%s": %s' % (
                     controller, control, strerror(e.errno))) from None
 
+    def owned(self):
+        """Are the container's cgroups its own: made by create (recorded
+        before they were made) or a scope started for it?  Processes in a
+        cgroup that was there before may be somebody else's."""
+        return bool(self.unit) or all(path in self.created for _, path, _ in self.dirs)
+
     def plan_missing(self):
         """Note the directories create() will make (those missing now,
         parents first) before making any: the state records them, so that
