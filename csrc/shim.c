@@ -168,10 +168,22 @@ static const char *errno_text(int err)
     return NULL;
 }
 
+/* Copy s, control characters escaped (\xNN): the line stays one line. */
 static size_t put_str(char *buf, size_t at, size_t size, const char *s)
 {
-    while (*s && at + 1 < size)
-        buf[at++] = *s++;
+    static const char hex[] = "0123456789abcdef";
+
+    for (; *s && at + 5 < size; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch < 0x20 || ch == 0x7f) {
+            buf[at++] = '\\';
+            buf[at++] = 'x';
+            buf[at++] = hex[ch >> 4];
+            buf[at++] = hex[ch & 15];
+        } else {
+            buf[at++] = (char)ch;
+        }
+    }
     return at;
 }
 

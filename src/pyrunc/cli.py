@@ -585,11 +585,10 @@ def main(argv=None):
         show_help(h.cmd)
         return _exit(0)
     except UsageError as e:
-        msg = "pyrunc: %s (see pyrunc --help)" % e
-        if e.flags is not None and e.flags.log:
-            from .log import Logger
-            Logger(e.flags.log, e.flags.log_format).error(msg)
-        sys.stderr.write(msg + "\n")
+        from .log import Logger
+        flags = e.flags
+        Logger(flags.log if flags else None, flags.log_format if flags else "text").error(
+            "pyrunc: %s (see pyrunc --help)" % e, echo=True)
         return _exit(1)
     if cmd is None:
         sys.stdout.write(version_text())
@@ -599,25 +598,20 @@ def main(argv=None):
     try:
         code = cmd.handler(g, o, pos)
     except PyruncError as e:
-        g.logger.error(str(e))
-        sys.stderr.write("%s\n" % e)
+        g.logger.error(str(e), echo=True)
         code = e.exit_code
     except KeyboardInterrupt:
         code = 130
     except OSError as e:
         # The machine said no where no step words it (a full disk, no fds
         # left): not a bug of ours, one line as any error.
-        msg = os_error_text(e)
-        g.logger.error(msg)
-        sys.stderr.write(msg + "\n")
+        g.logger.error(os_error_text(e), echo=True)
         code = 1
     except Exception as e:  # a bug: one line, the traceback only with --debug
         if g.debug:
             import traceback
             traceback.print_exc()
-        msg = "internal error: %s: %s" % (type(e).__name__, e)
-        g.logger.error(msg)
-        sys.stderr.write(msg + "\n")
+        g.logger.error("internal error: %s: %s" % (type(e).__name__, e), echo=True)
         code = 1
     return _exit(code)
 

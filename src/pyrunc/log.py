@@ -6,6 +6,16 @@ import sys
 import time
 
 
+# control characters in a message (from a hostile config: a newline in a
+# path) would split its line or speak to the terminal: escaped
+_ESCAPES = {c: "\\x%02x" % c for c in list(range(32)) + [127]}
+_ESCAPES.update({10: "\\n", 9: "\\t", 13: "\\r"})
+
+
+def one_line(msg):
+    return msg if msg.isprintable() else msg.translate(_ESCAPES)
+
+
 class Logger:
     def __init__(self, path=None, fmt="text", debug=False):
         self.path = path
@@ -21,7 +31,7 @@ class Logger:
         return 'time="%s" level=%s msg="%s"\n' % (stamp, level, msg.replace('"', '\\"'))
 
     def _write(self, level, msg, to_stderr):
-        line = self._line(level, msg)
+        line = self._line(level, one_line(msg))
         if self.path:
             try:
                 fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -43,7 +53,7 @@ class Logger:
         too, as the CLI's would be)."""
         self._write("error", msg, False)
         if echo:
-            sys.stderr.write(msg + "\n")
+            sys.stderr.write(one_line(msg) + "\n")
             sys.stderr.flush()
 
     def debug(self, msg):
