@@ -110,3 +110,97 @@ def test_load_errors(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps(spec))
     with pytest.raises(ConfigError, match="rootfs .* does not exist"):
         bundle.load(str(tmp_path))
+
+
+# -- the input boundary: strings, nulls, numbers, mounts -------------------
+
+@pytest.mark.parametrize("mutate, message", [
+    (_set(["process", "args"], ["a\0b"]), "process.args[0]: contains a NUL byte"),
+    (_set(["annotations"], {"k\0": "v"}), 'annotations["k\\u0000"]: contains a NUL byte'),
+    (_set(["linux", "sysctl"], {"net.core.somaxconn": "\ud800"}),
+     'linux.sysctl["net.core.somaxconn"]: not valid Unicode (a lone surrogate)'),
+    (_set(["x-extension"], {"deep": [{"k": "\udfff"}]}), "x-extension.deep[0].k: not valid"),
+    (_set(["process", "user"], {"uid": 1 << 32, "gid": 0}),
+     "process.user.uid: 4294967296 is out of range (uid/gid: at most 4294967294)"),
+    (_set(["process", "user"], {"uid": 0, "gid": 0, "umask": 1 << 32}),
+     "process.user.umask: 4294967296 is out of range (uint32"),
+    (_set(["process", "rlimits"], [{"type": "RLIMIT_NOFILE", "soft": -1, "hard": 1}]),
+     "process.rlimits[0].soft: expected non-negative integer, got -1"),
+    (_set(["process", "consoleSize"], {"height": 1 << 16, "width": 1}),
+     "process.consoleSize.height: 65536 is out of range (uint16"),
+    (_set(["linux", "devices"], [{"type": "c", "path": "/dev/x", "major": 1, "minor": 1 << 20}]),
+     "linux.devices[0].minor: 1048576 is out of range (device minor"),
+    (_set(["linux", "timeOffsets"], {"boottime": {"secs": 1, "nanosecs": 1000000000}}),
+     "linux.timeOffsets.boottime.nanosecs: must be below 1000000000"),
+    (_set(["linux", "cgroupsPath"], "/.."), "linux.cgroupsPath: '/..' names the root cgroup"),
+    (_set(["linux", "resources"], {"hugepageLimits": [{"pageSize": "../x", "limit": 1}]}),
+     "linux.resources.hugepageLimits[0].pageSize: '../x' is not a page size"),
+    (_set(["linux", "resources"], {"unified": {"../memory.max": "1"}}),
+     'linux.resources.unified["../memory.max"]: not a controller file'),
+    (_set(["linux", "resources"], {"network": {"priorities": [{"name": "a b", "priority": 1}]}}),
+     "linux.resources.network.priorities[0].name: 'a b' is not a network interface name"),
+    (_set(["linux", "resources"], {"blockIO": {"weight": 1 << 16}}),
+     "linux.resources.blockIO.weight: 65536 is out of range"),
+    (_set(["hooks"], {"prestart": [{"path": "/x", "env": ["NOEQUALS"]}]}),
+     "hooks.prestart[0].env[0]: expected KEY=value"),
+    (_set(["mounts"], [{"destination": "//proc/sys", "type": "bind", "source": "/x"}]),
+     "mounts[0].destination: /proc/sys is inside /proc"),
+    (_set(["mounts"], [{"destination": "/proc", "type": "sysfs", "source": "sysfs"}]),
+     "mounts[0]: 'sysfs' cannot be mounted on /proc"),
+    (_set(["mounts"], [{"destination": "/x", "source": "/proc/thread-self/fd",
+                        "options": ["rbind"]}]),
+     "mounts[0].source: /proc/thread-self/fd is a path of the runtime's own process"),
+    (_set(["mounts"], [{"destination": "/.", "type": "tmpfs"}]),
+     "mounts[0].destination: a mount on top of the rootfs"),
+])
+def test_hostile_values_name_the_json_path(mutate, message):
+    with pytest.raises(ConfigError) as err:
+        bundle.check(bad(mutate))
+    assert message in str(err.value)
+
+
+def test_lxcfs_files_and_procfs_may_be_mounted_in_proc():
+    spec = copy.deepcopy(GOOD)
+    spec["mounts"] += [
+        {"destination": "/proc/meminfo", "type": "bind", "source": "/x", "options": ["bind"]},
+        {"destination": "/proc", "type": "bind", "source": "/proc", "options": ["rbind"]},
+        {"destination": "/mnt", "source": "/proc/1/ns/net", "options": ["bind"]}]
+    bundle.check(spec)
+
+
+def test_null_members_are_dropped_and_the_text_tells_when_to_look():
+    spec = copy.deepcopy(GOOD)
+    spec["process"]["user"] = {"uid": 5, "gid": None}
+    spec["linux"]["seccomp"] = None
+    data = json.dumps(spec).encode()
+    bundle.check(spec, data)
+    assert spec["process"]["user"] == {"uid": 5} and "seccomp" not in spec["linux"]
+    # without \u or null in the text there is nothing for the walk to find
+    clean = copy.deepcopy(GOOD)
+    clean_data = json.dumps(clean).encode()
+    assert b"null" not in clean_data and b"\\u" not in clean_data
+    bundle.check(clean, clean_data)
+
+
+def test_numbers_at_the_top_of_their_range_pass():
+    spec = copy.deepcopy(GOOD)
+    spec["process"]["user"] = {"uid": (1 << 32) - 2, "gid": (1 << 32) - 2, "umask": 0o777}
+    spec["process"]["rlimits"] = [{"type": "RLIMIT_CORE", "soft": (1 << 64) - 1,
+                                   "hard": (1 << 64) - 1}]
+    spec["linux"]["devices"] = [{"type": "b", "path": "/dev/x", "major": 4095,
+                                 "minor": (1 << 20) - 1}]
+    spec["hooks"] = {"poststop": [{"path": "/x", "timeout": (1 << 31) - 1}]}
+    bundle.check(spec)
+
+
+def test_json_too_deep_for_the_parser_is_a_config_error():
+    with pytest.raises(ConfigError, match="config.json: invalid JSON: nested too deeply"):
+        bundle.parse_json(b"[" * 100000 + b"]" * 100000, "config.json")
+
+
+def test_a_rootfs_path_through_a_symlink_is_refused(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    assert bundle.resolve_rootfs(str(tmp_path), "real") == str(tmp_path / "real")
+    with pytest.raises(ConfigError, match="root.path: invalid rootfs .*link: a symlink"):
+        bundle.resolve_rootfs(str(tmp_path), "link")
