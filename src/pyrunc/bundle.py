@@ -79,6 +79,10 @@ def resolve_rootfs(bundle, root_path):
     base = os.path.realpath(bundle)
     rootfs = os.path.normpath(os.path.join(base, root_path))
     real = os.path.realpath(rootfs)
+    if real == "/":
+        # (without a mount namespace the container's mounts would cover the
+        # host's own /proc, /dev...; with one it makes no sense either)
+        raise ConfigError("root.path: the host's / cannot be a container's rootfs")
     if real != rootfs:
         raise ConfigError("root.path: invalid rootfs %s: a symlink (to %s): refused"
                           % (rootfs, real))

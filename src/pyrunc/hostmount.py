@@ -8,9 +8,10 @@ nowhere, and `delete` detaches the bind with everything under it.
 The state records the bind before it is made (crash consistency: a create
 killed right after the mount(2) must not leave it for good): the rootfs
 path and the id of the mount the bind stacks on.  delete detaches the
-mount on top at that path only if it stacks right on that one, so never a
-mount that was there before (an engine's overlay on the rootfs) and never
-one that was not ours.
+mount that stacks right on that one, and whatever the container stacked
+on top of it at the same path (a readonlyPaths entry "/" binds the root
+again), so never a mount that was there before (an engine's overlay on
+the rootfs).
 """
 import os
 
@@ -33,28 +34,29 @@ def bind(record):
 
 
 def unbind(record):
-    """Detach the bind made by bind(record), if it is there on top."""
+    """Detach the bind made by bind(record), if it is there, and the mounts
+    the container stacked on it at the same path (top first)."""
     from ._shim import lib
-    if isinstance(record, list):   # (pyrunc 0.1's record: [path, mount id])
-        path = record[0]
-        ours = _top(path) is not None and _top(path)[0] == record[1]
-    else:
-        path = record["path"]
-        top = _top(path)
-        ours = top is not None and top[1] == record["below"]
-    if not ours:
-        return
-    r = lib.pyrunc_umount_detach(path.encode())
-    if r < 0:
-        raise PyruncError('unmount rootfs "%s": %s' % (path, strerror(-r)))
+    path = _path_of(record)
+    for _ in range(64):   # (a bound on the mounts stacked there)
+        if not is_bound(record):
+            return
+        r = lib.pyrunc_umount_detach(path.encode())
+        if r < 0:
+            raise PyruncError('unmount rootfs "%s": %s' % (path, strerror(-r)))
 
 
-def is_bound(record):
+def is_bound(record, mountinfo="/proc/self/mountinfo"):
     """Is the bind of this record still there (delete checks its work)?"""
-    top = _top(record[0] if isinstance(record, list) else record["path"])
-    if isinstance(record, list):
-        return top is not None and top[0] == record[1]
-    return top is not None and top[1] == record["below"]
+    path = _path_of(record)
+    at_path = [(mid, parent) for mid, parent, point in _mounts(mountinfo) if point == path]
+    if isinstance(record, list):   # (pyrunc 0.1's record: [path, mount id])
+        return any(mid == record[1] for mid, _ in at_path)
+    return any(parent == record["below"] for _, parent in at_path)
+
+
+def _path_of(record):
+    return record[0] if isinstance(record, list) else record["path"]
 
 
 def _mounts(mountinfo="/proc/self/mountinfo"):

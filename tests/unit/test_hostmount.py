@@ -24,8 +24,14 @@ def test_a_bind_stacks_on_the_mount_on_top_at_the_path_or_the_one_holding_it(tmp
 
 
 def test_only_the_bind_stacked_on_the_recorded_mount_is_ours(tmp_path):
-    ours = MOUNTINFO + "57 41 0:40 / /tmp/b/rootfs rw - overlay overlay rw\n"
     record = {"path": "/tmp/b/rootfs", "below": 41}
-    assert hostmount._top(record["path"], _info(tmp_path, ours)) == (57, 41)
-    # nothing made yet (create killed before the bind): the top is the overlay
-    assert hostmount._top(record["path"], _info(tmp_path, MOUNTINFO))[1] != 41
+    ours = MOUNTINFO + "57 41 0:40 / /tmp/b/rootfs rw - overlay overlay rw\n"
+    assert hostmount.is_bound(record, _info(tmp_path, ours))
+    # the container stacked more on it (readonlyPaths "/"): still ours
+    stacked = ours + "58 57 0:40 / /tmp/b/rootfs ro - overlay overlay rw\n"
+    assert hostmount.is_bound(record, _info(tmp_path, stacked))
+    # nothing made yet (create killed before the bind): the overlay is not
+    assert not hostmount.is_bound(record, _info(tmp_path, MOUNTINFO))
+    # pyrunc 0.1's record: [path, the bind's mount id]
+    assert hostmount.is_bound(["/tmp/b/rootfs", 57], _info(tmp_path, ours))
+    assert not hostmount.is_bound(["/tmp/b/rootfs", 57], _info(tmp_path, MOUNTINFO))
