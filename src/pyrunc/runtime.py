@@ -18,7 +18,7 @@ import _signal
 
 from . import state as st
 from .cgroups import Cgroups
-from .errors import PyruncError, SpawnError, WrongState, quote, strerror
+from .errors import ConfigError, PyruncError, SpawnError, WrongState, quote, strerror
 from .files import write_once
 from .hooks import run_hooks, run_hooks_warn
 from .log import Logger
@@ -76,6 +76,7 @@ class Runtime:
         fifo_fd = -1
         host_mount = None
         try:
+            _check_joined_mount_ns(linux)
             cgroups = Cgroups.for_config(linux.get("cgroupsPath"), sd.id, self.systemd)
             # If this process is killed from here on, `delete --force` finds
             # what to remove (the child dies with us: PR_SET_PDEATHSIG): all
@@ -777,6 +778,29 @@ def _wait_pidfds(fds, timeout_ms=10000):
             pending.discard(fd)
     for fd in fds:
         os.close(fd)
+
+
+def _check_joined_mount_ns(linux):
+    """A joined mount namespace gets the container's mounts and pivot_root:
+    never the runtime's own or the host's (pid 1's), which it would wreck
+    for every process in it."""
+    for i, ns in enumerate(linux.get("namespaces") or ()):
+        if ns["type"] != "mount" or not ns.get("path"):
+            continue
+        try:
+            target = os.stat(ns["path"])
+        except OSError as e:
+            raise ConfigError("linux.namespaces[%d].path: %s: %s"
+                              % (i, ns["path"], strerror(e.errno))) from None
+        for owner in ("self", "1"):
+            try:
+                own = os.stat("/proc/%s/ns/mnt" % owner)
+            except OSError:
+                continue
+            if (own.st_dev, own.st_ino) == (target.st_dev, target.st_ino):
+                raise ConfigError("linux.namespaces[%d].path: %s is the %s mount namespace: "
+                                  "refused" % (i, ns["path"], "runtime's own" if owner == "self"
+                                               else "host's"))
 
 
 def _write_pid_file(path, pid):
