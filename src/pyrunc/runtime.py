@@ -402,6 +402,7 @@ class Runtime:
         step is tried whatever the others did; a failure is a warning.
         Returns whether nothing is left."""
         done = True
+        cg = None
         try:
             cg = Cgroups.from_state(state.get("cgroups"))
             if cg.pids() and (state.get("start_time") is not None or cg.owned()):
@@ -410,19 +411,25 @@ class Runtime:
                 # go with the container, as with runc.  (In a cgroup that
                 # was there before the init was, they may not be ours.)
                 self._kill_all_and_wait(state)
-            for left in cg.destroy():
-                self.log.warn("remove cgroup %s" % left)
-                done = False
         except (PyruncError, OSError) as e:
-            self.log.warn("remove the cgroups: %s" % e)
-            done = False
+            self.log.warn("kill the container's processes: %s" % e)
         if state.get("host_mount"):
+            # before the cgroups: a mount under the rootfs bind may sit on
+            # a cgroup directory (maskedPaths in /sys/fs/cgroup), which is
+            # then busy
             from . import hostmount
             try:
                 hostmount.unbind(state["host_mount"])
             except (PyruncError, OSError) as e:
                 self.log.warn(str(e))
-            done = done and not hostmount.is_bound(state["host_mount"])
+            done = not hostmount.is_bound(state["host_mount"])
+        try:
+            for left in (cg or Cgroups.from_state(state.get("cgroups"))).destroy():
+                self.log.warn("remove cgroup %s" % left)
+                done = False
+        except (PyruncError, OSError) as e:
+            self.log.warn("remove the cgroups: %s" % e)
+            done = False
         return done
 
     # -- run ---------------------------------------------------------------
