@@ -83,6 +83,11 @@ def resolve_rootfs(bundle, root_path):
         # (without a mount namespace the container's mounts would cover the
         # host's own /proc, /dev...; with one it makes no sense either)
         raise ConfigError("root.path: the host's / cannot be a container's rootfs")
+    for kernel_fs in ("/proc", "/sys", "/dev"):
+        # (the mount points made there would be the host's devices' and
+        # kernel files' neighbours)
+        if real == kernel_fs or real.startswith(kernel_fs + "/"):
+            raise ConfigError("root.path: %s is in the host's %s: refused" % (real, kernel_fs))
     if real != rootfs:
         raise ConfigError("root.path: invalid rootfs %s: a symlink (to %s): refused"
                           % (rootfs, real))
@@ -263,7 +268,15 @@ def clean_path(path):
     return posixpath.normpath("/" + path.lstrip("/"))
 
 
+def _check_path_length(ck, text, path):
+    """(the kernel takes no longer path: refused here, by its JSON path)"""
+    if len(text) >= PATH_MAX or len(text.encode()) >= PATH_MAX:
+        ck.fail(path, "longer than %d bytes" % (PATH_MAX - 1))
+
+
 def _check_mount(ck, m, path):
+    for key in ("destination", "source"):
+        _check_path_length(ck, m.get(key) or "", "%s.%s" % (path, key))
     dest = clean_path(m["destination"])
     bind = is_bind(m)
     if dest == "/":
@@ -289,6 +302,7 @@ def _is_own_proc(path):
 
 
 U32_MAX = (1 << 32) - 1
+PATH_MAX = 4096
 KINDS = {
     "string": _string, "bool": _bool, "object": _object, "strings": _strings,
     "array": _array, "string_map": _string_map,
@@ -319,7 +333,7 @@ def check(config, data=None):
     if not version.startswith("1."):
         ck.fail("ociVersion", "unsupported version %r (pyrunc supports 1.x)" % version)
     root = ck.field(config, "root", "", "object", required=True)
-    ck.field(root, "path", "root", "string", required=True)
+    _check_path_length(ck, ck.field(root, "path", "root", "string", required=True), "root.path")
     ck.field(root, "readonly", "root", "bool")
     ck.field(config, "hostname", "", "string")
     ck.field(config, "domainname", "", "string")
@@ -366,6 +380,7 @@ def _check_process(ck, process):
         # (commandLine is for Windows)
         ck.fail("process.args", "required and must not be empty")
     cwd = ck.field(process, "cwd", "process", "string", required=True)
+    _check_path_length(ck, cwd, "process.cwd")
     if not cwd.startswith("/"):
         ck.fail("process.cwd", "must be an absolute path, got %r" % cwd)
     if _is_fd_link(cwd):

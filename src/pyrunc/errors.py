@@ -4,10 +4,33 @@ permitted`); the CLI prints it and exits non-zero."""
 import os
 
 
+# control characters in a message (from a hostile config: a newline in a
+# path) would split its line or speak to the terminal: escaped
+_ESCAPES = {c: "\\x%02x" % c for c in list(range(32)) + [127]}
+_ESCAPES.update({10: "\\n", 9: "\\t", 13: "\\r"})
+# a message quotes values of the config: one of 100 kB is cut in the middle
+LONGEST = 2000
+
+
+def one_line(msg):
+    """msg as one readable line."""
+    if not msg.isprintable():
+        msg = msg.translate(_ESCAPES)
+    if len(msg) > LONGEST:
+        msg = "%s[...%d characters...]%s" % (msg[:LONGEST // 2], len(msg) - LONGEST,
+                                            msg[-LONGEST // 2:])
+    return msg
+
+
 class PyruncError(Exception):
-    """Anything pyrunc reports to its caller as a failure."""
+    """Anything pyrunc reports to its caller as a failure: one line."""
 
     exit_code = 1
+
+    def __init__(self, *args):
+        if args and isinstance(args[0], str):
+            args = (one_line(args[0]),) + args[1:]
+        super().__init__(*args)
 
 
 class ConfigError(PyruncError):

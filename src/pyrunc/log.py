@@ -5,15 +5,7 @@ import os
 import sys
 import time
 
-
-# control characters in a message (from a hostile config: a newline in a
-# path) would split its line or speak to the terminal: escaped
-_ESCAPES = {c: "\\x%02x" % c for c in list(range(32)) + [127]}
-_ESCAPES.update({10: "\\n", 9: "\\t", 13: "\\r"})
-
-
-def one_line(msg):
-    return msg if msg.isprintable() else msg.translate(_ESCAPES)
+from .errors import one_line
 
 
 class Logger:

@@ -204,3 +204,13 @@ def test_a_rootfs_path_through_a_symlink_is_refused(tmp_path):
     assert bundle.resolve_rootfs(str(tmp_path), "real") == str(tmp_path / "real")
     with pytest.raises(ConfigError, match="root.path: invalid rootfs .*link: a symlink"):
         bundle.resolve_rootfs(str(tmp_path), "link")
+
+
+def test_messages_are_one_readable_line():
+    with pytest.raises(ConfigError) as err:
+        bundle.check(bad(_set(["mounts"], [{"destination": "/d" + "/a" * 100000}])))
+    assert str(err.value).startswith("mounts[0].destination: longer than 4095 bytes")
+    with pytest.raises(ConfigError) as err:
+        bundle.resolve_rootfs("/nonexistent", "root\nfs" + "x" * 5000)
+    text = str(err.value)
+    assert "\n" not in text and "root\\nfs" in text and len(text) < 2100
