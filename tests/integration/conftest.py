@@ -15,6 +15,7 @@ import pytest
 
 import pyrunc
 from pyrunc.specgen import default_spec
+from support.rootfs import make_busybox_rootfs
 
 # The command a user runs: the compiled front-end (csrc/front.c) that
 # scripts/install.sh puts on PATH.  It runs this interpreter's pyrunc for
@@ -40,23 +41,7 @@ def _need_root():
 @pytest.fixture(scope="session")
 def rootfs(tmp_path_factory):
     """A busybox-static rootfs, shared read-only by the tests."""
-    busybox = shutil.which("busybox")
-    if busybox is None:
-        pytest.fail("busybox not found: apt-get install busybox-static")
-    root = tmp_path_factory.mktemp("rootfs")
-    for d in ("bin", "proc", "sys", "dev", "etc", "tmp", "root", "home/user"):
-        (root / d).mkdir(parents=True)
-    shutil.copy(busybox, root / "bin" / "busybox")
-    applets = subprocess.run([busybox, "--list"], capture_output=True, text=True).stdout.split()
-    for applet in applets:
-        if applet != "busybox":
-            os.symlink("busybox", root / "bin" / applet)
-    (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n"
-                                         "user:x:1000:1000:user:/home/user:/bin/sh\n")
-    (root / "etc" / "group").write_text("root:x:0:\nuser:x:1000:\n")
-    os.chmod(root / "tmp", 0o1777)
-    os.chmod(root, 0o755)  # it is "/" in the container, for every user
-    return root
+    return make_busybox_rootfs(tmp_path_factory.mktemp("rootfs"))
 
 
 @pytest.fixture
