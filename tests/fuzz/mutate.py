@@ -30,10 +30,11 @@ import json
 import os
 import random
 
+from pyrunc.schema import SCHEMAS, SPEC_DIR
 from pyrunc.specgen import default_spec
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SCHEMA_FILE = os.path.join(HERE, os.pardir, os.pardir, "spec", "config.schema.json")
+# the runtime-spec schema as pyrunc installs it (pyrunc.schema)
+SCHEMA_FILE = os.path.join(SPEC_DIR, SCHEMAS["config"])
 
 USERNS_HOST_ID = 100000
 

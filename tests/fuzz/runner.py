@@ -242,7 +242,7 @@ class Workspace:
     def _protect(self):
         """In the worker's own mount namespace only: the fuzz directory
         becomes a mount of its own; "/" and the tmpfs at /sys/fs/cgroup
-        read-only (bind remounts: the per-mount flag of our copies, not the
+        (v1, hybrid) read-only (bind remounts: the per-mount flag of our copies, not the
         superblocks); /dev a tmpfs with copies of the host's nodes (a case
         that writes into /dev, e.g. with root.path "/dev", changes the copy,
         which hostcheck compares, not the host's)."""
@@ -251,7 +251,9 @@ class Workspace:
         try:
             mount(self.top, self.top, None, MS_BIND)
             mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY)
-            if any(m.point == "/sys/fs/cgroup"
+            # (the tmpfs of the v1 and hybrid layouts; on pure v2 that is
+            # the cgroup2 mount, where the containers' cgroups are made)
+            if any(m.point == "/sys/fs/cgroup" and m.fstype == "tmpfs"
                    for m in hostcheck.read_mountinfo("/proc/self/mountinfo")):
                 mount(None, "/sys/fs/cgroup", None, MS_REMOUNT | MS_BIND | MS_RDONLY)
             self._private_dev()

@@ -414,7 +414,10 @@ class Cgroups:
             except FileNotFoundError:
                 pass
             except OSError as e:
-                left.append('%s: %s' % (d, strerror(e.errno)))
+                # (rmdir on a read-only mount says EROFS before it looks:
+                # a directory that was never made is gone all the same)
+                if os.path.isdir(d):
+                    left.append('%s: %s' % (d, strerror(e.errno)))
         return left
 
 
