@@ -23,7 +23,7 @@ enum pyrunc_op_kind {
     PYRUNC_OP_WAIT_START, PYRUNC_OP_CLOSE_FDS, PYRUNC_OP_EXEC,
     PYRUNC_OP_KEYRING, PYRUNC_OP_CLOSE, PYRUNC_OP_SECCOMP, PYRUNC_OP_CHROOT,
     PYRUNC_OP_PERSONALITY, PYRUNC_OP_SETNS_FD, PYRUNC_OP_DETACH,
-    PYRUNC_OP_CONSOLE, PYRUNC_OP_REMOUNT, ...
+    PYRUNC_OP_CONSOLE, PYRUNC_OP_REMOUNT, PYRUNC_OP_SETSID, PYRUNC_OP_LOOPBACK, ...
 };
 
 enum pyrunc_detail {
@@ -69,6 +69,7 @@ int pyrunc_spawn(struct pyrunc_plan *plan, int *pidfd);
 int pyrunc_socketpair(int fds[2]);
 int pyrunc_has_openat2(void);
 int pyrunc_bind_private(const char *path);
+int pyrunc_open_in_root(int dirfd, const char *path, int flags);
 int pyrunc_umount_detach(const char *path);
 int pyrunc_set_child_subreaper(void);
 int pyrunc_attach_device_filter(const char *cgroup_dir, const void *insns, int n_insns);

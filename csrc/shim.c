@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 #include <sys/ioctl.h>
 #include <termios.h>
+#include <net/if.h>
 #include <linux/capability.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
@@ -747,6 +748,27 @@ static int op_mount(struct child *c, struct pyrunc_op *op, int index)
     return r;
 }
 
+/* A new network namespace has "lo", down: up it goes, as runc does. */
+static int op_loopback(void)
+{
+    struct ifreq ifr;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 0;
+
+    if (fd < 0)
+        return -errno;
+    memset(&ifr, 0, sizeof(ifr));
+    memcpy(ifr.ifr_name, "lo", 3);
+    if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
+        r = -errno;
+    } else if (!(ifr.ifr_flags & IFF_UP)) {
+        ifr.ifr_flags |= IFF_UP;
+        if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+            r = -errno;
+    }
+    close(fd);
+    return r;
+}
+
 static int op_mknod(struct child *c, struct pyrunc_op *op)
 {
     char pbuf[PATH_MAX];
@@ -1018,7 +1040,9 @@ static int op_hook(struct child *c, struct pyrunc_op *op, int index)
     if (pid == 0) {
         if (dup2(pipefd[0], 0) < 0)
             _exit(126);
-        execve(op->s1, op->v1, op->v2);
+        if (op->c && c->rootfd >= 0 && fchdir(c->rootfd) < 0)
+            _exit(126);
+        execve(op->s1, op->v1, op->v2 ? op->v2 : environ);
         _exit(127);
     }
     close(pipefd[0]);
@@ -1548,6 +1572,11 @@ static int run_op(struct child *c, struct pyrunc_op *op, int index)
     }
     case PYRUNC_OP_REMOUNT:
         return remount_bind(c, op->s1, (unsigned long)op->a);
+    case PYRUNC_OP_SETSID:
+        /* EPERM: it leads a process group, a session is there already */
+        return setsid() < 0 && errno != EPERM ? -errno : 0;
+    case PYRUNC_OP_LOOPBACK:
+        return op_loopback();
     case PYRUNC_OP_MASK:
         return op_mask(c, op, index);
     case PYRUNC_OP_READONLY:
@@ -1704,6 +1733,15 @@ int pyrunc_has_openat2(void)
         return 0;
     close(fd);
     return 1;
+}
+
+int pyrunc_open_in_root(int dirfd, const char *path, int flags)
+{
+    struct child c;
+
+    memset(&c, 0, sizeof(c));
+    c.rootfd = dirfd;
+    return open_in_root(&c, path, flags);
 }
 
 int pyrunc_bind_private(const char *path)

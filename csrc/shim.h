@@ -55,8 +55,10 @@ enum pyrunc_op_kind {
     PYRUNC_OP_READONLY,      /* s1 root path: bind it read-only */
     PYRUNC_OP_WRITE_PROC,    /* s1 root path under /proc, s2 text: only if
                                 the file lives on a real procfs (sysctl) */
-    PYRUNC_OP_HOOK,          /* s1 path, v1 args, v2 env, a timeout s,
-                                b payload segment with the state JSON */
+    PYRUNC_OP_HOOK,          /* s1 path, v1 args, v2 env (NULL: the
+                                runtime's), a timeout s, b payload segment
+                                with the state JSON, c 1: run it in the
+                                open root's directory (createContainer) */
     PYRUNC_OP_PIVOT_ROOT,    /* pivot_root into the open root */
     PYRUNC_OP_MOVE_ROOT,     /* --no-pivot: MS_MOVE + chroot */
     PYRUNC_OP_REMOUNT_ROOT,  /* a = extra flags (MS_RDONLY): remount "/" */
@@ -91,6 +93,9 @@ enum pyrunc_op_kind {
     PYRUNC_OP_DETACH,        /* from here on, live on if the runtime dies */
     PYRUNC_OP_REMOUNT,       /* s1 root path, a flags: MS_BIND|MS_REMOUNT
                                 of the mount there (never its superblock) */
+    PYRUNC_OP_SETSID,        /* a session of the process's own (runc gives
+                                every process one, terminal or not) */
+    PYRUNC_OP_LOOPBACK,      /* bring "lo" of the new network namespace up */
     PYRUNC_OP_CONSOLE,       /* a rows, b columns (0: leave the size), c 1:
                                 bind the pty over /dev/console.  Open the
                                 container's /dev/ptmx (a devpts), get the
@@ -164,6 +169,10 @@ int pyrunc_has_openat2(void);
  * the bind (recursively) private, so that what is mounted under it stays
  * there; and detach it again on delete.  0 or -errno. */
 int pyrunc_bind_private(const char *path);
+/* openat2(dirfd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS): a
+ * path of a container's rootfs, symlinks followed without leaving it.  An
+ * fd or -errno. */
+int pyrunc_open_in_root(int dirfd, const char *path, int flags);
 int pyrunc_umount_detach(const char *path);
 /* cgroup v2 device rules: load a BPF_PROG_TYPE_CGROUP_DEVICE program of
  * n_insns instructions, attach it to the cgroup directory and detach the

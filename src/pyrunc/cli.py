@@ -95,9 +95,11 @@ def cmd_create(g, o, a):
 
 
 def cmd_run(g, o, a):
-    return _runtime(g).run(a[0], o.bundle, pid_file=o.pid_file, no_pivot=o.no_pivot,
-                           no_new_keyring=o.no_new_keyring, preserve_fds=o.preserve_fds,
-                           detach=o.detach, console_socket=o.console_socket)
+    rt = _runtime(g)
+    rt.subreaper = not o.no_subreaper
+    return rt.run(a[0], o.bundle, pid_file=o.pid_file, no_pivot=o.no_pivot,
+                  no_new_keyring=o.no_new_keyring, preserve_fds=o.preserve_fds,
+                  detach=o.detach, console_socket=o.console_socket, keep=o.keep)
 
 
 class ExecFailed(PyruncError):
@@ -143,7 +145,7 @@ def exec_process(base, o, args):
     p["args"] = list(args)
     p["terminal"] = bool(o.tty)
     p.pop("consoleSize", None)
-    p["env"] = list(p.get("env") or ()) + list(o.env)
+    p["env"] = merge_env(p.get("env") or (), o.env)
     if o.cwd:
         p["cwd"] = o.cwd
     user = dict(p.get("user") or {})
@@ -174,6 +176,21 @@ def exec_process(base, o, args):
         p["selinuxLabel"] = o.process_label
     check_process(p)
     return p
+
+
+def merge_env(env, more):
+    """exec -e K=V: a K the process has gets the new value, in its place
+    (runc); a new K is added at the end."""
+    out = list(env)
+    where = {e.partition("=")[0]: i for i, e in enumerate(out)}
+    for e in more:
+        key = e.partition("=")[0]
+        if key in where:
+            out[where[key]] = e
+        else:
+            where[key] = len(out)
+            out.append(e)
+    return out
 
 
 def cmd_start(g, o, a):
@@ -230,15 +247,16 @@ def cmd_resume(g, o, a):
 
 
 # update's flags: name -> (section, field, parser)
+# update's flags, runc's names: name -> (section, field, parser)
 UPDATE_FLAGS = {
-    "memory": ("memory", "limit", "bytes"), "memory_swap": ("memory", "swap", "bytes"),
-    "memory_reservation": ("memory", "reservation", "bytes"),
-    "kernel_memory": ("memory", "kernel", "bytes"), "cpu_shares": ("cpu", "shares", "int"),
-    "cpu_quota": ("cpu", "quota", "int"), "cpu_period": ("cpu", "period", "int"),
-    "cpu_rt_runtime": ("cpu", "realtimeRuntime", "int"),
-    "cpu_rt_period": ("cpu", "realtimePeriod", "int"), "cpuset_cpus": ("cpu", "cpus", "str"),
-    "cpuset_mems": ("cpu", "mems", "str"), "pids_limit": ("pids", "limit", "int"),
-    "blkio_weight": ("blockIO", "weight", "int"),
+    "blkio_weight": ("blockIO", "weight", "int"), "cpu_period": ("cpu", "period", "int"),
+    "cpu_quota": ("cpu", "quota", "int"), "cpu_burst": ("cpu", "burst", "int"),
+    "cpu_share": ("cpu", "shares", "int"), "cpu_rt_period": ("cpu", "realtimePeriod", "int"),
+    "cpu_rt_runtime": ("cpu", "realtimeRuntime", "int"), "cpuset_cpus": ("cpu", "cpus", "str"),
+    "cpuset_mems": ("cpu", "mems", "str"), "kernel_memory": ("memory", "kernel", "bytes"),
+    "kernel_memory_tcp": ("memory", "kernelTCP", "bytes"), "memory": ("memory", "limit", "bytes"),
+    "cpu_idle": ("cpu", "idle", "int"), "memory_reservation": ("memory", "reservation", "bytes"),
+    "memory_swap": ("memory", "swap", "bytes"), "pids_limit": ("pids", "limit", "int"),
 }
 
 
@@ -257,7 +275,8 @@ def parse_bytes(text):
 
 
 def update_resources(o):
-    """The linux.resources object of an update: --resources, then flags."""
+    """The linux.resources object of an update: --resources, else the flags
+    (with --resources the other flags are ignored, as by runc)."""
     from .bundle import check_resources
     res = {}
     if o.resources:
@@ -267,6 +286,8 @@ def update_resources(o):
             res = parse_json(sys.stdin.buffer.read(MAX_CONFIG_SIZE + 1), "--resources")
         else:
             res = read_json(o.resources, "--resources %s" % o.resources)
+        check_resources(res, "resources")
+        return res
     if o.l3_cache_schema or o.mem_bw_schema:
         raise BadArgument("--l3-cache-schema, --mem-bw-schema: Intel RDT is not supported by "
                           "this version of pyrunc")
@@ -284,8 +305,6 @@ def update_resources(o):
                     from None
         else:
             value = text
-        if not isinstance(res, dict):
-            break
         res.setdefault(section, {})[field] = value
     check_resources(res, "resources")
     return res
@@ -411,7 +430,11 @@ COMMANDS = {c.name: c for c in [
     Cmd("start", "start the user process of a created container", [], ID, cmd_start),
     Cmd("run", "create and start a container, wait for it unless --detach",
         [BUNDLE, CONSOLE_SOCKET, Opt(["-d", "--detach"], "detach", "detach from the container"),
-         PID_FILE, NO_PIVOT, NO_NEW_KEYRING, PRESERVE_FDS],
+         Opt(["--keep"], "keep", "do not delete the container after it exits"),
+         PID_FILE,
+         Opt(["--no-subreaper"], "no_subreaper", "do not reap the processes the container's "
+             "process leaves (no PR_SET_CHILD_SUBREAPER)"),
+         NO_PIVOT, NO_NEW_KEYRING, PRESERVE_FDS],
         ID, cmd_run),
     Cmd("exec", "run a new process in a running container",
         [Opt(["--process", "-p"], "process", "process.json: the whole process object",

@@ -10,10 +10,10 @@ from .errors import HookError, strerror
 _SLICE = 86400   # seconds
 
 
-def run_hooks(hooks, name, state_json):
+def run_hooks(hooks, name, state_json, cwd=None):
     """Run config.hooks[name] in order; raise HookError at the first failure."""
     for i, hook in enumerate(hooks.get(name) or ()):
-        err = run_hook(hook, state_json)
+        err = run_hook(hook, state_json, cwd)
         if err:
             raise HookError("%s hook #%d %s: %s" % (name, i, hook["path"], err))
 
@@ -27,15 +27,16 @@ def run_hooks_warn(hooks, name, state_json, warn):
             warn("%s hook #%d %s: %s" % (name, i, hook["path"], err))
 
 
-def run_hook(hook, state_json):
-    """Run one hook; return None on success or the failure as text."""
+def run_hook(hook, state_json, cwd=None):
+    """Run one hook; return None on success or the failure as text.  A hook
+    without "env" gets the runtime's environment, as runc's get runc's."""
     import subprocess  # only when there are hooks
 
     args = hook.get("args") or [hook["path"]]
-    env = dict(e.split("=", 1) for e in hook.get("env") or ())
+    env = dict(e.split("=", 1) for e in hook["env"]) if "env" in hook else None
     try:
         proc = subprocess.Popen(args, executable=hook["path"], env=env, stdin=subprocess.PIPE,
-                                close_fds=True)
+                                close_fds=True, cwd=cwd)
     except OSError as e:
         return strerror(e.errno) if e.errno else str(e)
     timeout = hook.get("timeout")

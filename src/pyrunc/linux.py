@@ -77,10 +77,11 @@ SIGRTMIN, SIGRTMAX = 34, 64
 
 
 def parse_signal(text):
-    """`KILL`, `SIGKILL`, `kill`, `9`, `RTMIN+3` -> signal number, or None."""
+    """`KILL`, `SIGKILL`, `kill`, `9`, `RTMIN+3` -> signal number, or None.
+    0 is no signal: kill checks that the process is there (as runc)."""
     if text.isdigit():
         num = int(text)
-        return num if 0 < num <= SIGRTMAX else None
+        return num if 0 <= num <= SIGRTMAX else None
     name = text.upper()
     if name.startswith("SIG"):
         name = name[3:]

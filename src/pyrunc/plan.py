@@ -229,6 +229,8 @@ def make_plan(config, bundle, rootfs, host, no_pivot=False, no_new_keyring=False
         raise ConfigError("linux.timeOffsets: cannot set offsets when joining an existing time namespace")
 
     _plan_namespaces(plan, new_ns, joined, linux, host)
+    if plan.new_netns:
+        plan.add("LOOPBACK", 'bring up "lo" of the network namespace')
     if process is not None and process.get("oomScoreAdj") is not None:
         plan.oom_score_adj = process["oomScoreAdj"]
 
@@ -267,11 +269,20 @@ def _check_sysctl(linux, new_ns, joined):
         return kind in new_ns or kind in joined
 
     for key in sorted(linux.get("sysctl") or ()):
-        if key in IPC_SYSCTLS or key.startswith("fs.mqueue."):
+        parts = key.split("/") if "/" in key else key.split(".")
+        if any(p in ("", ".", "..") for p in parts):
+            # (net/ipv4/../../kernel/core_pattern is the host's)
+            raise ConfigError("linux.sysctl: %r is not a sysctl name" % key)
+        name = sysctl_name(key)
+        if name == "kernel.hostname":
+            # (runc's words: the hostname field says it)
+            raise ConfigError('linux.sysctl: sysctl "kernel.hostname" is not allowed as it '
+                              'conflicts with the OCI "hostname" field')
+        if name in IPC_SYSCTLS or name.startswith("fs.mqueue."):
             kind = "ipc"
-        elif key.startswith("net."):
+        elif name.startswith("net."):
             kind = "network"
-        elif key in ("kernel.hostname", "kernel.domainname"):
+        elif name == "kernel.domainname":
             kind = "uts"
         else:
             raise ConfigError("linux.sysctl: %s is not in a namespace of the container: it would "
@@ -279,6 +290,17 @@ def _check_sysctl(linux, new_ns, joined):
         if not has(kind):
             raise ConfigError("linux.sysctl: %s needs a new or joined %s namespace: it would "
                               "change the host's" % (key, kind))
+
+
+def sysctl_name(key):
+    """The dotted name of a sysctl key, which may also be written with
+    slashes (net/ipv4/ip_forward), as runc takes it."""
+    return key.replace("/", ".") if "/" in key else key
+
+
+def sysctl_path(key):
+    """/proc/sys/... of a sysctl key (a dotted name, or the path itself)."""
+    return "/proc/sys/" + (key.strip("/") if "/" in key else key.replace(".", "/"))
 
 
 def _plan_namespaces(plan, new_ns, joined, linux, host):
@@ -425,7 +447,7 @@ def _plan_rootfs(plan, config, bundle, rootfs, linux, host, no_pivot):
         _plan_hook(plan, "createContainer", i, h, 0)
 
     for key, value in sorted((linux.get("sysctl") or {}).items()):
-        path = "/proc/sys/" + key.replace(".", "/")
+        path = sysctl_path(key)
         plan.add("WRITE_PROC", "write sysctl %s=%r" % (key, value), s1=path, s2=value)
     for path in linux.get("maskedPaths") or ():
         plan.add("MASK", "mask %s" % clean_path(path), s1=clean_path(path))
@@ -530,9 +552,13 @@ def _plan_device(plan, path, mode, major, minor, uid, gid, in_userns):
 
 
 def _plan_hook(plan, name, index, hook, segment):
+    """A hook the child runs: without "env", with the runtime's environment
+    (as runc's hooks get runc's); createContainer hooks (segment 0) in the
+    rootfs directory, as runc's init runs them (c bit 1)."""
     args = hook.get("args") or [hook["path"]]
+    env = {"v2": hook["env"]} if "env" in hook else {}
     plan.add("HOOK", "%s hook #%d %s" % (name, index, hook["path"]), s1=hook["path"],
-             v1=args, v2=hook.get("env") or [], a=hook.get("timeout") or 0, b=segment)
+             v1=args, a=hook.get("timeout") or 0, b=segment, c=int(segment == 0), **env)
 
 
 def _plan_console(plan, process, console):
@@ -596,6 +622,10 @@ def _plan_process(plan, process, host, preserve_fds, hooks, config_linux, enteri
     socket activation, the fds 3.. the runtime got from systemd, passed on
     before the preserved ones (as runc does), with LISTEN_FDS and
     LISTEN_PID set for the process."""
+    if not process.get("terminal"):
+        # (with a terminal, the console step makes the session: it must
+        # lead one to take the pty as its controlling terminal)
+        plan.add("SETSID", "setsid")
     for rl in process.get("rlimits") or ():
         plan.add("RLIMIT", "setrlimit %s" % rl["type"], a=L.RLIMITS[rl["type"]],
                  b=rl["soft"], c=rl["hard"])
@@ -626,7 +656,10 @@ def _plan_process(plan, process, host, preserve_fds, hooks, config_linux, enteri
                                host.bounding)
                 for name in ("effective", "permitted", "inheritable", "ambient")}
         not_raisable = sets["ambient"] & ~(sets["permitted"] & sets["inheritable"])
-        if not_raisable:
+        # (root keeps its capabilities across execve without the ambient
+        # set: runc's own template asks ambient without inheritable, and
+        # runc is silent about it then)
+        if not_raisable and uid != 0:
             names = [L.CAPABILITIES[n] for n in range(last + 1) if not_raisable & (1 << n)]
             plan.warnings.append("process.capabilities.ambient: %s not raised: an ambient "
                                  "capability must be permitted and inheritable" % ", ".join(names))

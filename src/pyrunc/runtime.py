@@ -76,7 +76,7 @@ class Runtime:
         fifo_fd = -1
         host_mount = None
         try:
-            _check_joined_mount_ns(linux)
+            _check_joined_namespaces(linux)
             cgroups = Cgroups.for_config(linux.get("cgroupsPath"), sd.id, self.systemd)
             # If this process is killed from here on, `delete --force` finds
             # what to remove (the child dies with us: PR_SET_PDEATHSIG): all
@@ -97,11 +97,7 @@ class Runtime:
                              no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
                              container_id=sd.id, listen_fds=self.listen_fds)
             plan.steps.insert(0, _close_step(sd.lock_fd))
-            for w in plan.warnings:
-                self.log.warn(w)
-            if self.log.debug_enabled:
-                for i, step in enumerate(plan.steps):
-                    self.log.debug("step %d: %s" % (i, step.desc))
+            self._announce(plan)
             self._compile_seccomp(plan)
             if plan.fifo_step is not None:
                 sd.make_fifo()
@@ -139,8 +135,9 @@ class Runtime:
                     # runc gives the hooks of create the status "created"
                     # (runtime-tools hooks_stdin checks it for prestart).
                     created = st.hook_state(sd.id, "created", child.pid, bundle, annotations)
-                    run_hooks(hooks, "prestart", created)
-                    run_hooks(hooks, "createRuntime", created)
+                    # (in the bundle, runc's working directory)
+                    run_hooks(hooks, "prestart", created, bundle)
+                    run_hooks(hooks, "createRuntime", created, bundle)
                     return (created + "\0" + created + "\0").encode(), None
                 return None, None
 
@@ -182,6 +179,14 @@ class Runtime:
             if self._undo(state):
                 sd.remove()
             raise
+
+    def _announce(self, plan):
+        """The plan's warnings, and with --debug its steps."""
+        for w in plan.warnings:
+            self.log.warn(w)
+        if self.log.debug_enabled:
+            for i, step in enumerate(plan.steps):
+                self.log.debug("step %d: %s" % (i, step.desc))
 
     def _compile_seccomp(self, plan):
         for step in plan.steps:
@@ -434,11 +439,11 @@ class Runtime:
 
     # -- run ---------------------------------------------------------------
     def run(self, cid, bundle, pid_file=None, no_pivot=False, no_new_keyring=False,
-            preserve_fds=0, detach=False, console_socket=None):
+            preserve_fds=0, detach=False, console_socket=None, keep=False):
         """create + start; in the foreground wait for the init and delete
-        the container; returns the exit code (128+N for signal N).  A
-        terminal in the foreground without console_socket is relayed to
-        this process's stdio."""
+        the container (unless keep); returns the exit code (128+N for
+        signal N).  A terminal in the foreground without console_socket
+        is relayed to this process's stdio."""
         masters = []
         kept = []
         relay_to = None if detach else (lambda fd: masters.append(_keep_master(fd)))
@@ -458,7 +463,8 @@ class Runtime:
             except BaseException:
                 self.delete(cid, force=True)
                 raise
-            self.delete(cid, force=True)
+            if not keep:
+                self.delete(cid, force=True)
             return status
         finally:
             for fd in masters:
@@ -573,8 +579,7 @@ class Runtime:
                 plan = make_exec_plan(config, process, host, pidfd, state["pid"], preserve_fds,
                                       self.listen_fds)
                 plan.steps.insert(0, _close_step(sd.lock_fd))
-                for w in plan.warnings:
-                    self.log.warn(w)
+                self._announce(plan)
                 self._compile_seccomp(plan)
                 if not detach and self.subreaper:
                     _become_subreaper()
@@ -787,12 +792,15 @@ def _wait_pidfds(fds, timeout_ms=10000):
         os.close(fd)
 
 
-def _check_joined_mount_ns(linux):
-    """A joined mount namespace gets the container's mounts and pivot_root:
-    never the runtime's own or the host's (pid 1's), which it would wreck
-    for every process in it."""
+def _check_joined_namespaces(linux):
+    """A joined mount namespace gets the container's mounts and pivot_root,
+    a joined network namespace its net.* sysctls: never the runtime's own
+    or the host's (pid 1's), which that would change for every process in
+    it (runc: `sysctl ... not allowed in host network namespace`)."""
+    sysctls = [k for k in linux.get("sysctl") or () if k.replace("/", ".").startswith("net.")]
     for i, ns in enumerate(linux.get("namespaces") or ()):
-        if ns["type"] != "mount" or not ns.get("path"):
+        kind = {"mount": "mnt", "network": "net"}.get(ns["type"])
+        if kind is None or not ns.get("path") or (kind == "net" and not sysctls):
             continue
         try:
             target = os.stat(ns["path"])
@@ -801,13 +809,18 @@ def _check_joined_mount_ns(linux):
                               % (i, ns["path"], strerror(e.errno))) from None
         for owner in ("self", "1"):
             try:
-                own = os.stat("/proc/%s/ns/mnt" % owner)
+                own = os.stat("/proc/%s/ns/%s" % (owner, kind))
             except OSError:
                 continue
-            if (own.st_dev, own.st_ino) == (target.st_dev, target.st_ino):
-                raise ConfigError("linux.namespaces[%d].path: %s is the %s mount namespace: "
-                                  "refused" % (i, ns["path"], "runtime's own" if owner == "self"
-                                               else "host's"))
+            if (own.st_dev, own.st_ino) != (target.st_dev, target.st_ino):
+                continue
+            whose = "runtime's own" if owner == "self" else "host's"
+            if kind == "net":
+                raise ConfigError('linux.sysctl: sysctl "%s" not allowed in host network '
+                                  'namespace (linux.namespaces[%d].path %s is the %s)'
+                                  % (sysctls[0], i, ns["path"], whose))
+            raise ConfigError("linux.namespaces[%d].path: %s is the %s mount namespace: "
+                              "refused" % (i, ns["path"], whose))
 
 
 def _write_pid_file(path, pid):
@@ -838,19 +851,21 @@ def _give_home(process, root):
 
 def _home_of(rootfs, uid):
     """HOME for a process that has none, as runc sets it: the user's entry
-    in the rootfs's /etc/passwd, else "/".  The file is opened without
-    following symlinks, which could point out of the rootfs."""
+    in the rootfs's /etc/passwd, else "/".  Symlinks on the way (an image's
+    /etc/passwd -> ../usr/share/passwd) are followed inside the rootfs,
+    never out of it."""
+    from ._shim import lib
     try:
         root = os.open(rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            etc = os.open("etc", os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
-                          dir_fd=root)
-            try:
-                fd = os.open("passwd", os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=etc)
-            finally:
-                os.close(etc)
-        finally:
-            os.close(root)
+    except OSError:
+        return "/"
+    try:
+        fd = lib.pyrunc_open_in_root(root, b"/etc/passwd", os.O_RDONLY)
+    finally:
+        os.close(root)
+    if fd < 0:
+        return "/"
+    try:
         with open(fd, "rb") as f:
             data = f.read(1 << 20)
     except OSError:

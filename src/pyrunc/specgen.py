@@ -1,4 +1,6 @@
-"""`pyrunc spec`: a default config.json, shaped like runc's."""
+"""`pyrunc spec`: runc's template config.json (scripts edit it, so it is
+runc's to the field: the same namespaces, capabilities, mounts, hostname),
+with the runtime-spec version pyrunc implements."""
 import os
 
 from .state import OCI_VERSION
@@ -21,12 +23,12 @@ def default_spec(rootless=False, args=None, terminal=True):
                     "TERM=xterm"],
             "cwd": "/",
             "capabilities": {name: list(DEFAULT_CAPS)
-                             for name in ("bounding", "effective", "permitted")},
+                             for name in ("bounding", "effective", "permitted", "ambient")},
             "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
             "noNewPrivileges": True,
         },
         "root": {"path": "rootfs", "readonly": True},
-        "hostname": "pyrunc",
+        "hostname": "runc",
         "mounts": [
             {"destination": "/proc", "type": "proc", "source": "proc"},
             {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
@@ -45,8 +47,7 @@ def default_spec(rootless=False, args=None, terminal=True):
         ],
         "linux": {
             "resources": {"devices": [{"allow": False, "access": "rwm"}]},
-            "namespaces": [{"type": t} for t in
-                           ("pid", "network", "ipc", "uts", "mount", "cgroup")],
+            "namespaces": [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount")],
             "maskedPaths": list(MASKED_PATHS),
             "readonlyPaths": list(READONLY_PATHS),
         },
@@ -60,8 +61,6 @@ def default_spec(rootless=False, args=None, terminal=True):
         linux["gidMappings"] = [{"containerID": 0, "hostID": os.getegid(), "size": 1}]
         mounts = []
         for m in spec["mounts"]:
-            if m["destination"] == "/sys/fs/cgroup":
-                continue
             if m["destination"] == "/sys":
                 m = {"destination": "/sys", "type": "none", "source": "/sys",
                      "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]}

@@ -5,6 +5,7 @@ fails if anything of it is left: state, cgroup directories, processes."""
 import copy
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -22,14 +23,24 @@ from support.rootfs import make_busybox_rootfs
 # all but the plain start and delete; test_front.py fails if it is missing.
 FRONT = os.path.join(os.path.dirname(pyrunc.__file__), "pyrunc-front")
 PYRUNC = [FRONT] if os.access(FRONT, os.X_OK) else [sys.executable, "-m", "pyrunc"]
+# PYRUNC_TEST_RUNTIME=/usr/sbin/runc: the tests marked `parity` (runc's
+# behaviour, which pyrunc must have) run against that runtime instead, so
+# that they check runc, not us; the others are pyrunc's own and are left out
+OTHER_RUNTIME = os.environ.get("PYRUNC_TEST_RUNTIME")
+if OTHER_RUNTIME:
+    PYRUNC = shlex.split(OTHER_RUNTIME)
 
 pytestmark = pytest.mark.root
 
 
-def pytest_collection_modifyitems(items):
+def pytest_collection_modifyitems(config, items):
     for item in items:
         if "integration" in str(item.fspath):
             item.add_marker(pytest.mark.root)
+    if OTHER_RUNTIME:
+        left_out = [item for item in items if item.get_closest_marker("parity") is None]
+        items[:] = [item for item in items if item.get_closest_marker("parity") is not None]
+        config.hook.pytest_deselected(items=left_out)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -83,8 +94,13 @@ class Env:
         return "%s-%d" % (self.marker, self.n)
 
     def spec(self, args=("true",)):
+        """runc's template (pyrunc spec), without a terminal, with a cgroup
+        namespace too and the hostname "pyrunc", as the tests expect."""
         spec = default_spec(terminal=False, args=list(args))
         spec["root"] = {"path": str(self.rootfs), "readonly": True}
+        if {"type": "cgroup"} not in spec["linux"]["namespaces"]:
+            spec["linux"]["namespaces"].append({"type": "cgroup"})
+        spec["hostname"] = "pyrunc"
         return spec
 
     def bundle(self, spec, name=None):

@@ -96,7 +96,7 @@ def test_load_resolves_the_rootfs_relative_to_the_bundle(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps(spec))
     config, rootfs, _ = bundle.load(str(tmp_path))
     assert rootfs == str(tmp_path / "rootfs")
-    assert config["hostname"] == "pyrunc"
+    assert config["hostname"] == "runc"
 
 
 def test_load_errors(tmp_path):

@@ -5,7 +5,14 @@ from pyrunc import linux as L
 from pyrunc.errors import ConfigError
 from pyrunc.plan import (SYNC_CGROUP, SYNC_HOOKS, SYNC_SETUP, SYNC_TIMENS, HostInfo,
                          make_exec_plan, make_plan, map_text, parse_mount_options)
-from pyrunc.specgen import default_spec
+from pyrunc.specgen import default_spec as runc_template
+
+
+def default_spec(**kw):
+    """runc's template with a cgroup namespace too, as these tests expect."""
+    spec = runc_template(**kw)
+    spec["linux"]["namespaces"].append({"type": "cgroup"})
+    return spec
 
 
 def plan_for(spec, **kw):
@@ -230,8 +237,11 @@ def test_capability_masks_and_warnings():
     assert bounding["b"] == 40
     assert caps["a"] == caps["b"] == caps["d"] == 1 << 5
     assert caps["c"] == 0
-    # an ambient capability that is not inheritable cannot be raised
-    assert any("CAP_KILL not raised" in w for w in plan.warnings)
+    # an ambient capability that is not inheritable cannot be raised: that
+    # matters (a warning) for a user that is not root
+    assert not any("not raised" in w for w in plan.warnings)
+    spec["process"]["user"] = {"uid": 1000, "gid": 1000}
+    assert any("CAP_KILL not raised" in w for w in plan_for(spec).warnings)
 
 
 def test_capability_beyond_the_kernel_is_a_warning():

@@ -14,7 +14,7 @@ def test_problems_name_the_json_path():
     spec["linux"]["namespaces"].append({"type": "bogus"})
     problems = validate(spec)
     assert any(p.startswith("process.args:") for p in problems)
-    assert any(p.startswith("linux.namespaces[6].type:") for p in problems)
+    assert any(p.startswith("linux.namespaces[5].type:") for p in problems)
 
 
 def test_state_documents():

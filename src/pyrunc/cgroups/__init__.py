@@ -253,6 +253,8 @@ class Cgroups:
         fork to escape it: cgroup.kill on v2 for SIGKILL, else the cgroup is
         frozen while its processes are listed and signalled (then thawed,
         unless the container was paused)."""
+        if sig == 0:   # (no signal: nothing to freeze for)
+            return
         v2_dir = self.dir_of("freezer") if self.version_of("freezer") == "v2" else None
         if sig == 9 and v2_dir and os.path.exists(posixpath.join(v2_dir, "cgroup.kill")):
             _write(posixpath.join(v2_dir, "cgroup.kill"), "1")

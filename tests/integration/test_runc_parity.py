@@ -1,0 +1,189 @@
+"""Drop-in means drop-in (issue 11): runc's behaviour where engines and
+scripts see it.  Every test here asserts what runc does, and runs against
+runc too:
+
+    PYRUNC_TEST_RUNTIME=/usr/sbin/runc /opt/pyrunc/bin/python -m pytest \\
+        tests/integration/test_runc_parity.py
+
+so that it checks runc's behaviour, not ours.  (runc 1.1.5 here.)"""
+import json
+import os
+import subprocess
+
+import pytest
+
+from .conftest import PYRUNC, readline
+
+pytestmark = pytest.mark.parity
+
+
+@pytest.fixture
+def sleeping(env):
+    """A container running a sleep, detached; deleted at the end."""
+    cid = env.cid()
+    r = env.pyrunc("run", "-d", "-b", env.bundle(env.spec(["sleep", "60"])), cid)
+    assert r.returncode == 0, r.stderr
+    yield cid
+    assert env.pyrunc("delete", "-f", cid).returncode == 0
+
+
+# -- the command line ------------------------------------------------------
+
+def test_run_keep_leaves_the_stopped_container(env):
+    cid = env.cid()
+    r = env.pyrunc("run", "--keep", "-b", env.bundle(env.spec(["true"])), cid)
+    assert r.returncode == 0, r.stderr
+    assert env.state(cid)["status"] == "stopped"
+    assert env.pyrunc("delete", cid).returncode == 0
+
+
+@pytest.mark.parametrize("subreaper", [True, False])
+def test_run_reaps_what_the_process_leaves_unless_no_subreaper(env, subreaper):
+    """Without a pid namespace an orphan of the container's process is
+    reparented to run (its subreaper), or past it with --no-subreaper."""
+    spec = env.spec(["sh", "-c", 'sh -c "sleep 2 & echo \\$!" > /tmp/orphan; sleep 0.3; '
+                                 'grep PPid /proc/$(cat /tmp/orphan)/status'])
+    spec["linux"]["namespaces"] = [ns for ns in spec["linux"]["namespaces"]
+                                   if ns["type"] != "pid"]
+    spec["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"})
+    out = env.tmp / "out"
+    flags = [] if subreaper else ["--no-subreaper"]
+    with open(out, "w") as f:
+        p = subprocess.Popen(PYRUNC + ["--root", env.state_root, "run"] + flags +
+                             ["-b", env.bundle(spec), env.cid()], stdout=f,
+                             stdin=subprocess.DEVNULL)
+        assert p.wait(timeout=30) == 0
+    ppid = int(out.read_text().split()[1])
+    assert (ppid == p.pid) == subreaper, (ppid, p.pid)
+
+
+def test_update_takes_runcs_flag_names(env, sleeping):
+    cid = sleeping
+    assert env.pyrunc("update", "--cpu-share", "512", cid).returncode == 0
+    r = env.pyrunc("update", "--cpu-shares", "512", cid)
+    assert r.returncode != 0 and "flag provided but not defined: -cpu-shares" in \
+        r.stderr.replace("--cpu-shares", "-cpu-shares")
+    for flag, value in (("--blkio-weight", "500"), ("--cpu-period", "100000"),
+                        ("--cpu-quota", "50000"), ("--cpuset-cpus", "0"), ("--cpuset-mems", "0"),
+                        ("--memory", "64m"), ("--memory-reservation", "32m"),
+                        ("--memory-swap", "128m"), ("--pids-limit", "50")):
+        r = env.pyrunc("update", flag, value, cid)
+        assert "flag provided but not defined" not in r.stderr, (flag, r.stderr)
+
+
+def test_update_resources_ignores_the_other_flags(env, sleeping):
+    cid = sleeping
+    r = env.pyrunc("update", "--resources", "-", "--pids-limit", "7", cid,
+                   input=json.dumps({"pids": {"limit": 33}}))
+    assert r.returncode == 0, r.stderr
+    limits = env.pyrunc("exec", cid, "cat", "/sys/fs/cgroup/pids/pids.max").stdout.split()
+    assert limits == ["33"]
+
+
+def test_kill_with_signal_0_checks_the_container_is_there(env, sleeping):
+    cid = sleeping
+    assert env.pyrunc("kill", cid, "0").returncode == 0
+    assert env.pyrunc("kill", "-a", cid, "0").returncode == 0
+    assert env.state(cid)["status"] == "running"
+
+
+def test_debug_exec_logs_at_debug_level(env, sleeping):
+    cid = sleeping
+    log = env.tmp / "debug.log"
+    r = env.pyrunc("--debug", "--log", str(log), "--log-format", "json", "exec", cid, "true")
+    assert r.returncode == 0, r.stderr
+    levels = {json.loads(line)["level"] for line in log.read_text().splitlines()}
+    assert "debug" in levels
+
+
+def test_exec_pid_file_in_a_missing_directory_fails_cleanly(env, sleeping):
+    cid = sleeping
+    r = env.pyrunc("exec", "--pid-file", str(env.tmp / "no" / "such" / "pid"), cid, "true")
+    assert r.returncode == 255 and "Traceback" not in r.stderr, r.stderr
+    assert "internal error" not in r.stderr
+
+
+def test_scripts_can_edit_the_spec_template(env, tmp_path):
+    """runc's template: no cgroup namespace (a script adds one), the three
+    default capabilities ambient too, the hostname runc."""
+    bundle = tmp_path / "tpl"
+    bundle.mkdir()
+    assert env.pyrunc("spec", "-b", str(bundle)).returncode == 0
+    spec = json.loads((bundle / "config.json").read_text())
+    assert spec["hostname"] == "runc"
+    assert spec["process"]["capabilities"]["ambient"] == [
+        "CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+    spec["linux"]["namespaces"].append({"type": "cgroup"})
+    spec["process"].update(terminal=False, args=["true"])
+    spec["root"]["path"] = str(env.rootfs)
+    r = env.pyrunc("run", "-b", env.bundle(spec), env.cid())
+    assert r.returncode == 0, r.stderr
+
+
+# -- the process -----------------------------------------------------------
+
+def test_the_init_leads_its_own_session_without_a_terminal(env):
+    r = env.run(env.spec(["cut", "-d", " ", "-f5,6", "/proc/1/stat"]))
+    assert (r.returncode, r.stdout.split()) == (0, ["1", "1"]), r.stderr
+
+
+def test_an_exec_process_leads_its_own_session(env, sleeping):
+    cid = sleeping
+    r = env.pyrunc("exec", cid, "sh", "-c", 'test "$(cut -d" " -f6 /proc/self/stat)" = $$ && '
+                   'echo own-session')
+    assert r.stdout.strip() == "own-session", (r.stdout, r.stderr)
+
+
+def test_exec_env_replaces_a_variable_the_process_has(env, sleeping):
+    cid = sleeping
+    # (the environment as execve got it: a shell would fold duplicates)
+    r = env.pyrunc("exec", "-e", "TERM=dumb", "-e", "NEW=1", cid, "cat", "/proc/self/environ")
+    environ = r.stdout.split("\0")
+    assert [e for e in environ if e.startswith("TERM=")] == ["TERM=dumb"], (r.stdout, r.stderr)
+    assert "NEW=1" in environ
+
+
+@pytest.mark.parametrize("uid, home", [(0, "/root"), (1000, "/home/user")])
+def test_home_comes_from_a_passwd_that_is_a_symlink_in_the_image(env, own_rootfs, uid, home):
+    (own_rootfs / "usr" / "share").mkdir(parents=True)
+    os.rename(own_rootfs / "etc" / "passwd", own_rootfs / "usr" / "share" / "passwd")
+    os.symlink("../usr/share/passwd", own_rootfs / "etc" / "passwd")
+    env.rootfs = own_rootfs
+    spec = env.spec(["sh", "-c", "echo $HOME"])
+    spec["process"]["user"] = {"uid": uid, "gid": uid}
+    r = env.run(spec)
+    assert (r.returncode, r.stdout.strip()) == (0, home), r.stderr
+
+
+def test_hooks_get_the_runtimes_environment_and_working_directory(env, own_rootfs, tmp_path):
+    """A hook without env gets the runtime's (PATH among it); a
+    createContainer hook runs in the rootfs directory."""
+    env.rootfs = own_rootfs
+    spec = env.spec(["true"])
+    spec["root"]["readonly"] = False
+    out = tmp_path / "prestart-path"
+    spec["hooks"] = {
+        "prestart": [{"path": "/bin/sh", "args": ["sh", "-c", 'echo "$PATH" > %s' % out]}],
+        "createContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "touch ./tmp/by-hook"]}]}
+    r = env.run(spec)
+    assert r.returncode == 0, r.stderr
+    assert out.read_text().strip() == os.environ["PATH"]
+    assert (own_rootfs / "tmp" / "by-hook").exists()
+
+
+# -- namespaces and sysctls ------------------------------------------------
+
+def test_loopback_is_up_in_a_new_network_namespace(env):
+    r = env.run(env.spec(["cat", "/sys/class/net/lo/operstate", "/sys/class/net/lo/flags"]))
+    state, flags = r.stdout.split()
+    assert r.returncode == 0 and state in ("unknown", "up") and int(flags, 16) & 1, r.stdout
+
+
+def test_the_hostname_sysctl_conflicts_with_the_hostname_field(env):
+    spec = env.spec(["true"])
+    spec["linux"]["sysctl"] = {"kernel.hostname": "other"}
+    r = env.pyrunc("create", "-b", env.bundle(spec), env.cid())
+    # (runc's log line escapes the quotes)
+    text = r.stderr.replace('\\"', '"')
+    assert r.returncode == 1 and 'sysctl "kernel.hostname" is not allowed as it conflicts ' \
+        'with the OCI "hostname" field' in text, r.stderr
