@@ -681,13 +681,44 @@ static int check_procfs_source(const char *source)
     return r;
 }
 
+/* d & 16: "mode=MMMM," (the mountpoint's, if it was there before) before a
+ * tmpfs's data, as runc gives it (a mode= of the config's comes later and
+ * wins); a mountpoint made for it leaves the tmpfs its own 1777. */
+static const char *tmpfs_data(struct pyrunc_op *op, int fd, int existed)
+{
+    static char data[PATH_MAX + 16];
+    struct stat st;
+    size_t n = 0, len = op->s4 ? strlen(op->s4) : 0;
+    int i;
+
+    if (!(op->d & 16) || !existed || fstat(fd, &st) < 0 || len + 12 > sizeof(data))
+        return op->s4;
+    memcpy(data, "mode=", 5);
+    n = 5;
+    for (i = 9; i >= 0; i -= 3)
+        data[n++] = (char)('0' + ((st.st_mode >> i) & 7));
+    if (op->s4) {
+        data[n++] = ',';
+        memcpy(data + n, op->s4, len);
+        n += len;
+    }
+    data[n] = '\0';
+    return data;
+}
+
 static int op_mount(struct child *c, struct pyrunc_op *op, int index)
 {
     char p[64];
     int fd, r = 0;
 
-    int below = -1;
+    int below = -1, existed = 0;
 
+    if (op->d & 16) {
+        fd = open_in_root(c, op->s2, O_PATH);
+        existed = fd >= 0;
+        if (fd >= 0)
+            close(fd);
+    }
     if (op->d & 1) {
         /* proc and sysfs (CVE-2019-19921 class): no symlink on the way to
          * the target, not even one that stays inside the root */
@@ -734,7 +765,7 @@ static int op_mount(struct child *c, struct pyrunc_op *op, int index)
                 return r;
             }
         }
-        if (mount(op->s1, fdpath(p, fd), op->s3, op->flags, op->s4) < 0)
+        if (mount(op->s1, fdpath(p, fd), op->s3, op->flags, tmpfs_data(op, fd, existed)) < 0)
             r = -errno;
         close(fd);
         if (below >= 0) {

@@ -43,7 +43,9 @@ enum pyrunc_op_kind {
                                 procfs), 8 may cover a file of a procfs
                                 (runc's lxcfs list).  Without 4 or 8, a
                                 target on a procfs is refused, however
-                                the path led there */
+                                the path led there; 16: a tmpfs takes the
+                                mode of its mountpoint unless s4 says one
+                                (runc) */
     PYRUNC_OP_MKNOD,         /* s1 root path, a mode (type|perm), b dev,
                                 c uid, d gid */
     PYRUNC_OP_BIND_DEV,      /* s1 host device, s2 root path target, a type

@@ -115,7 +115,7 @@ class SpawnPlan:
     __slots__ = ("clone_flags", "direct", "self_join", "steps", "uid_map", "gid_map", "user_ns",
                  "new_netns",
                  "joined", "oom_score_adj", "warnings", "fifo_step",
-                 "has_process", "sync_hooks", "timens_offsets", "host_mount_ns",
+                 "has_process", "sync_hooks", "timens_offsets", "host_mount_ns", "dev_readonly",
                  "seccomp_listener")
 
     def __init__(self):
@@ -142,6 +142,8 @@ class SpawnPlan:
         # the child sends up to its listenerPath
         self.seccomp_listener = None
         self.timens_offsets = None
+        # a read-only tmpfs on /dev: the flags to remount it with at the end
+        self.dev_readonly = None
 
     def add(self, kind, desc, **slots):
         step = Step(kind, desc, **slots)
@@ -465,6 +467,11 @@ def _plan_rootfs(plan, config, bundle, rootfs, linux, host, no_pivot):
         # in the container's own devpts; /dev/console is bound before "/"
         # may become read-only
         _plan_console(plan, process, console=True)
+    if plan.dev_readonly is not None:
+        # runc's order: /dev is read-only once its nodes, links, devpts and
+        # console are there
+        plan.add("REMOUNT", 'remount "/dev" read-only', s1="/dev",
+                 a=L.MS_BIND | L.MS_REMOUNT | L.MS_RDONLY | plan.dev_readonly)
     if (config.get("root") or {}).get("readonly"):
         plan.add("REMOUNT_ROOT", 'remount "/" read-only', a=L.MS_RDONLY)
     if root_prop:
@@ -498,6 +505,14 @@ def _plan_mount(plan, m, where, bundle, dest, kind, flags, prop, data, host):
         return
     # d bit 1: no symlink on the way to a proc or sysfs target (CVE-2019-19921)
     checks = int(kind in ("proc", "sysfs")) | (procfs if kind == "proc" or procfs == 8 else 0)
+    if kind == "tmpfs":
+        if not any(o.startswith("mode=") for o in data.split(",")):
+            # d bit 16: the mode of the mountpoint, as runc gives it
+            checks |= 16
+        if dest == "/dev" and flags & L.MS_RDONLY:
+            # read-only only at the end (see _plan_rootfs)
+            plan.dev_readonly = flags & BIND_REMOUNT_FLAGS & ~L.MS_RDONLY
+            flags &= ~L.MS_RDONLY
     if "tmpcopyup" in (m.get("options") or ()):
         # runc's extension (Podman asks it for every tmpfs): the new tmpfs
         # starts with what the image has there (d bit 2); ignored for other

@@ -171,6 +171,44 @@ def test_hooks_get_the_runtimes_environment_and_working_directory(env, own_rootf
     assert (own_rootfs / "tmp" / "by-hook").exists()
 
 
+# -- mounts -----------------------------------------------------------------
+
+def test_a_tmpfs_without_mode_takes_its_mountpoints(env, own_rootfs):
+    (own_rootfs / "data").mkdir()
+    os.chmod(own_rootfs / "data", 0o712)
+    env.rootfs = own_rootfs
+    spec = env.spec(["stat", "-c", "%a", "/data", "/made"])
+    spec["mounts"] += [{"destination": "/data", "type": "tmpfs", "source": "tmpfs"},
+                       {"destination": "/made", "type": "tmpfs", "source": "tmpfs"}]
+    r = env.run(spec)
+    # (a mountpoint made for it leaves the tmpfs its own mode)
+    assert (r.returncode, r.stdout.split()) == (0, ["712", "1777"]), r.stderr
+
+
+def test_a_read_only_dev_gets_its_devpts_first(env):
+    spec = env.spec(["sh", "-c", "ls /dev/pts/ptmx /dev/null; touch /dev/x; echo rc=$?"])
+    dev = [m for m in spec["mounts"] if m["destination"] == "/dev"][0]
+    dev["options"].append("ro")
+    r = env.run(spec)
+    assert r.returncode == 0, r.stderr
+    assert "/dev/pts/ptmx" in r.stdout and "rc=1" in r.stdout, r.stdout
+
+
+# -- devices ----------------------------------------------------------------
+
+def test_a_device_node_of_the_config_gets_no_cgroup_rule_of_its_own(env):
+    """A deny-all config that lists /dev/kmsg among its devices: the node
+    is made, opening it is denied (dd writes nothing: count=0)."""
+    spec = env.spec(["sh", "-c", "ls -l /dev/kmsg; dd if=/dev/zero of=/dev/kmsg bs=1 count=0 "
+                                 "2>&1; echo rc=$?"])
+    spec["linux"]["devices"] = [{"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11,
+                                 "fileMode": 0o644}]
+    spec["linux"]["resources"]["devices"] = [{"allow": False, "access": "rwm"}]
+    r = env.run(spec)
+    assert r.returncode == 0, r.stderr
+    assert "Operation not permitted" in r.stdout and "rc=1" in r.stdout, r.stdout
+
+
 # -- namespaces and sysctls ------------------------------------------------
 
 def test_loopback_is_up_in_a_new_network_namespace(env):

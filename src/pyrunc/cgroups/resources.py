@@ -31,12 +31,17 @@ class Write:
 
 
 # runc's default device rules, appended after the config's own: mknod of
-# anything, and the devices every container gets.
-DEFAULT_DEVICE_RULES = [
-    ("c", None, None, "m"), ("b", None, None, "m"),
-    ("c", 1, 3, "rwm"), ("c", 1, 8, "rwm"), ("c", 1, 7, "rwm"), ("c", 5, 0, "rwm"),
-    ("c", 1, 5, "rwm"), ("c", 1, 9, "rwm"), ("c", 136, None, "rwm"), ("c", 5, 2, "rwm"),
+# anything, and the devices every container gets (type, major, minor,
+# access, the node's path: a linux.devices entry at that path takes its
+# place, and its rule goes, as in runc).
+DEFAULT_DEVICES = [
+    ("c", None, None, "m", None), ("b", None, None, "m", None),
+    ("c", 1, 3, "rwm", "/dev/null"), ("c", 1, 8, "rwm", "/dev/random"),
+    ("c", 1, 7, "rwm", "/dev/full"), ("c", 5, 0, "rwm", "/dev/tty"),
+    ("c", 1, 5, "rwm", "/dev/zero"), ("c", 1, 9, "rwm", "/dev/urandom"),
+    ("c", 136, None, "rwm", None), ("c", 5, 2, "rwm", None),
 ]
+DEFAULT_DEVICE_RULES = [d[:4] for d in DEFAULT_DEVICES]
 
 
 def shares_to_weight(shares):
@@ -251,14 +256,17 @@ def device_rule_text(kind, major, minor, access):
 
 
 def _devices(rules, devices, version_of, add):
-    """v1: devices.allow / devices.deny in the config's order, then runc's
-    defaults and the config's device nodes.  (v2 needs an eBPF program:
-    the manager reports it is not enforced there.)"""
+    """The config's rules in its order, then runc's defaults (but those of
+    a path linux.devices lists).  A node of linux.devices gets no rule of
+    its own: access to it is what the rules say (runc; a deny-all config
+    with /dev/kmsg among its devices keeps it denied).  v1 writes
+    devices.allow / devices.deny, v2 compiles one BPF program."""
     items = [(bool(r.get("allow")), r.get("type") or "a", r.get("major"), r.get("minor"),
               r.get("access") or "rwm", "devices[%d]" % i) for i, r in enumerate(rules)]
-    items += [(True, t, ma, mi, acc, "devices") for t, ma, mi, acc in DEFAULT_DEVICE_RULES]
-    items += [(True, d["type"] if d["type"] != "u" else "c", d.get("major"), d.get("minor"),
-               "rwm", "devices") for d in devices if d["type"] != "p"]
+    from ..bundle import clean_path
+    listed = {clean_path(d["path"]) for d in devices}
+    items += [(True, t, ma, mi, acc, "devices") for t, ma, mi, acc, path in DEFAULT_DEVICES
+              if path is None or path not in listed]
     if version_of("devices") != "v1":
         # one item: the whole rule list, compiled to a BPF program
         add("devices", BPF_DEVICE_FILTER,
