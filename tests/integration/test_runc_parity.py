@@ -225,3 +225,35 @@ def test_the_hostname_sysctl_conflicts_with_the_hostname_field(env):
     text = r.stderr.replace('\\"', '"')
     assert r.returncode == 1 and 'sysctl "kernel.hostname" is not allowed as it conflicts ' \
         'with the OCI "hostname" field' in text, r.stderr
+
+
+# -- cgroups -----------------------------------------------------------------
+
+def test_a_frozen_cgroup_is_refused(env):
+    """(pyrunc's run -d hung there before)"""
+    top = "/pyrunc-parity-%s" % env.marker
+    with open("/proc/self/mountinfo") as f:
+        mounts = [(line.split()[4], line.split(" - ")[1].split()[0]) for line in f
+                  if " - cgroup" in line]
+    v1_freezer = [m for m, kind in mounts if kind == "cgroup" and m.endswith("/freezer")]
+    # the freezer: v1's freezer.state, or (pure v2) cgroup.freeze
+    state, frozen, thawed = (("freezer.state", "FROZEN", "THAWED") if v1_freezer else
+                             ("cgroup.freeze", "1", "0"))
+    freezer = (v1_freezer or [m for m, kind in mounts if kind == "cgroup2"])[0] + top
+    made = []
+    try:
+        for m, _ in mounts:
+            os.mkdir(m + top)
+            made.append(m + top)
+        with open(os.path.join(freezer, state), "w") as f:
+            f.write(frozen)
+        spec = env.spec(["true"])
+        spec["linux"]["cgroupsPath"] = top
+        r = env.pyrunc("run", "-d", "-b", env.bundle(spec), env.cid(), timeout=60)
+        assert r.returncode == 1 and "cgroup unexpectedly frozen" in r.stderr, r.stderr
+    finally:
+        if freezer in made:
+            with open(os.path.join(freezer, state), "w") as f:
+                f.write(thawed)
+        for d in reversed(made):
+            os.rmdir(d)

@@ -364,6 +364,25 @@ class Cgroups:
             if busy:
                 raise CgroupError('cgroup "%s" already has processes (%s): refusing to share '
                                   'it' % (path, " ".join(busy[:5])))
+        if self.is_frozen():
+            # (its init would stop on its first step and create wait for
+            # it forever; runc's words)
+            raise CgroupError("container's cgroup unexpectedly frozen (%s)"
+                              % self.dir_of("freezer"))
+
+    def is_frozen(self):
+        """Is the container's cgroup frozen, by itself or an ancestor?"""
+        directory = self.dir_of("freezer")
+        if directory is None:
+            return False
+        try:
+            if self.version_of("freezer") == "v1":
+                with open(posixpath.join(directory, "freezer.state")) as f:
+                    return f.read().strip() != "THAWED"
+            with open(posixpath.join(directory, "cgroup.events")) as f:
+                return "frozen 1\n" in f.read()
+        except OSError:
+            return False
 
     def join(self, pid):
         if self.unit:
