@@ -257,3 +257,27 @@ def test_a_frozen_cgroup_is_refused(env):
                 f.write(thawed)
         for d in reversed(made):
             os.rmdir(d)
+
+
+def test_a_v1_cpuset_parent_without_cpus_gets_its_parents(env):
+    """cgroupsPath /pod/c1 where /pod was made (empty) by someone else."""
+    with open("/proc/self/mountinfo") as f:
+        mounts = [line.split()[4] for line in f if " - cgroup" in line]
+    cpuset = [m for m in mounts if m.endswith("/cpuset")]
+    if not cpuset:
+        pytest.skip("no v1 cpuset hierarchy here (pure v2 has no empty cpusets)")
+    pod = "/pyrunc-pod-%s" % env.marker
+    made = []
+    try:
+        for m in mounts:
+            os.mkdir(m + pod)
+            made.append(m + pod)
+        with open(cpuset[0] + pod + "/cpuset.cpus") as f:
+            assert f.read().strip() == ""
+        spec = env.spec(["cat", "/proc/self/status"])
+        spec["linux"]["cgroupsPath"] = pod + "/c1"
+        r = env.run(spec)
+        assert r.returncode == 0, r.stderr
+    finally:
+        for d in reversed(made):
+            os.rmdir(d)

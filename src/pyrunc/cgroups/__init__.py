@@ -349,9 +349,19 @@ class Cgroups:
                 continue
             except OSError as e:
                 raise CgroupError('mkdir cgroup "%s": %s' % (d, strerror(e.errno))) from None
-            if any(not v2 and (leaf == d or leaf.startswith(d + "/"))
-                   and "cpuset" in (self.controllers.get(leaf) or name.split(","))
-                   for name, leaf, v2 in self.dirs):
+        for name, leaf, v2 in self.dirs:
+            if v2 or "cpuset" not in (self.controllers.get(leaf) or name.split(",")):
+                continue
+            # v1 cpuset: every cgroup on the way down needs cpus and mems to
+            # take a task, a parent that was there before too (a "pod"
+            # cgroup made empty by someone else), as runc fills them
+            top = self.mountpoints.get(leaf, "/")
+            chain = []
+            d = leaf
+            while d.startswith(top + "/"):
+                chain.append(d)
+                d = posixpath.dirname(d)
+            for d in reversed(chain):
                 _inherit_cpuset(d)
         for _, path, _ in self.dirs:
             if path in self.created:
