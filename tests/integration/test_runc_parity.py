@@ -281,3 +281,12 @@ def test_a_v1_cpuset_parent_without_cpus_gets_its_parents(env):
     finally:
         for d in reversed(made):
             os.rmdir(d)
+
+
+def test_update_memory_unlimited_after_a_swap_limit(env, sleeping):
+    cid = sleeping
+    assert env.pyrunc("update", "--memory", "64m", "--memory-swap", "128m", cid).returncode == 0
+    r = env.pyrunc("update", "--memory", "-1", cid)
+    assert r.returncode == 0, r.stderr
+    r = env.pyrunc("update", "--memory", "32m", cid)
+    assert r.returncode == 0, r.stderr

@@ -221,7 +221,9 @@ class Cgroups:
                 fd = os.open(target, os.O_WRONLY | os.O_CLOEXEC)
             except FileNotFoundError:
                 if w.optional:
-                    warn("%s: %s does not exist on this kernel: not applied" % (w.path, target))
+                    if w.optional != "silent":
+                        warn("%s: %s does not exist on this kernel: not applied"
+                             % (w.path, target))
                     continue
                 raise CgroupError('%s: open "%s": no such file' % (w.path, target)) from None
             except OSError as e:

@@ -16,7 +16,8 @@ from ..errors import ConfigError
 
 class Write:
     """Write `value` to `file` of `controller`'s directory.  optional:
-    the kernel may lack the file (a warning then, not an error)."""
+    the kernel may lack the file (a warning then, not an error; "silent":
+    a write the runtime adds itself, skipped without a word)."""
     __slots__ = ("controller", "file", "value", "optional", "path")
 
     def __init__(self, controller, file, value, path, optional=False):
@@ -147,6 +148,10 @@ def _memory(mem, version_of, add):
         add("memory", "memory.limit_in_bytes", _limit(limit, False), "memory.limit")
     if swap is not None and swap != 0:
         add("memory", "memory.memsw.limit_in_bytes", _limit(swap, False), "memory.swap")
+    elif limit == -1:
+        # unlimited memory is unlimited memory+swap too (runc), where the
+        # kernel counts swap: else a memsw limit set before stays below it
+        add("memory", "memory.memsw.limit_in_bytes", "-1", "memory.swap", optional="silent")
     if mem.get("reservation") is not None:
         add("memory", "memory.soft_limit_in_bytes", _limit(mem["reservation"], False),
             "memory.reservation")
