@@ -58,7 +58,9 @@ def test_memory_cpu_pids_on_v1_and_v2():
 
 def test_unlimited_values():
     res = {"memory": {"limit": -1}, "cpu": {"quota": -1}, "pids": {"limit": 0}}
+    # (unlimited memory is unlimited memory+swap too, as in runc)
     assert files(res, v1) == [("memory", "memory.limit_in_bytes", "-1"),
+                              ("memory", "memory.memsw.limit_in_bytes", "-1"),
                               ("cpu", "cpu.cfs_quota_us", "-1"), ("pids", "pids.max", "max")]
     assert files(res, v2) == [("memory", "memory.max", "max"),
                               ("memory", "memory.swap.max", "max"),
