@@ -10,6 +10,11 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq python3 python3-venv python3-dev gcc libseccomp-dev \
     busybox-static iproute2 strace >/dev/null
+# Where the kernel enforces AppArmor, its tools load the profiles that
+# containers are given (and that the tests load)
+if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ]; then
+    apt-get install -y -qq apparmor >/dev/null
+fi
 # A venv of its own: the interpreter starts without other site-packages'
 # .pth files, which matters when a runtime is started for every command.
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"

@@ -734,7 +734,10 @@ def _send_to_seccomp_listener(section, fd, pid, cid, bundle, annotations, status
         sock.sendmsg([dumps(doc).encode()], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS,
                                               fd.to_bytes(4, sys.byteorder))])
     except OSError as e:
-        raise SpawnError('seccomp listener "%s": %s' % (path, strerror(e.errno))) from None
+        # (runc's words, which callers match on)
+        raise SpawnError('linux.seccomp.listenerPath: failed to connect with seccomp agent '
+                         'specified in the seccomp profile: "%s": %s'
+                         % (path, strerror(e.errno))) from None
     finally:
         sock.close()
 

@@ -200,6 +200,10 @@ class Child:
     def describe_error(self, index, err, detail, status):
         steps = self.plan.steps
         desc = steps[index].desc if index < len(steps) else "exec"
+        if detail == lib.PYRUNC_DETAIL_SYMLINK_TARGET and index < len(steps):
+            # (runc's words, which callers match on)
+            return '%s: filesystem "%s" must be mounted on ordinary directory (%s)' % (
+                desc, steps[index].slots.get("s3"), DETAILS[detail])
         if detail in DETAILS:
             return "%s: %s" % (desc, DETAILS[detail])
         if detail == lib.PYRUNC_DETAIL_HOOK_STATUS:

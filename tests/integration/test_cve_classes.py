@@ -187,8 +187,9 @@ def test_a_proc_mount_on_a_symlink_is_refused(env, own_rootfs, tmp_path):
     spec = env.spec(["true"])
     spec["root"]["readonly"] = False
     r = env.pyrunc("create", "-b", env.bundle(spec), env.cid())
-    assert_clean_failure(env, r, 'mount "proc" on "/proc": a symlink is on the way to the '
-                                 'target: refused')
+    assert_clean_failure(env, r, 'mount "proc" on "/proc": filesystem "proc" must be mounted '
+                                 'on ordinary directory (a symlink is on the way to the '
+                                 'target: refused)')
     assert os.listdir(victim) == []
 
 

@@ -290,3 +290,40 @@ def test_update_memory_unlimited_after_a_swap_limit(env, sleeping):
     assert r.returncode == 0, r.stderr
     r = env.pyrunc("update", "--memory", "32m", cid)
     assert r.returncode == 0, r.stderr
+
+
+# -- words callers match on --------------------------------------------------
+
+def _stderr(r):
+    """(runc's log lines escape the quotes)"""
+    return r.stderr.replace('\\"', '"')
+
+
+def test_unified_resources_on_cgroup_v1_in_runcs_words(env):
+    with open("/proc/self/mountinfo") as f:
+        if any(line.split()[4] == "/sys/fs/cgroup" and " - cgroup2 " in line for line in f):
+            pytest.skip("pure cgroup v2 here: unified resources are applied")
+    spec = env.spec(["true"])
+    spec["linux"]["resources"]["unified"] = {"memory.high": "100000000"}
+    r = env.pyrunc("create", "-b", env.bundle(spec), env.cid())
+    assert r.returncode == 1 and "invalid configuration: cannot use unified on cgroup v1" in \
+        _stderr(r), r.stderr
+
+
+def test_proc_that_is_a_symlink_in_runcs_words(env, own_rootfs):
+    os.rmdir(own_rootfs / "proc")
+    os.symlink("tmp", own_rootfs / "proc")
+    env.rootfs = own_rootfs
+    r = env.pyrunc("create", "-b", env.bundle(env.spec(["true"])), env.cid())
+    assert r.returncode == 1 and 'filesystem "proc" must be mounted on ordinary directory' in \
+        _stderr(r), r.stderr
+
+
+def test_an_unreachable_seccomp_agent_in_runcs_words(env, tmp_path):
+    spec = env.spec(["true"])
+    spec["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW",
+                                "listenerPath": str(tmp_path / "nobody.sock"),
+                                "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}
+    r = env.pyrunc("create", "-b", env.bundle(spec), env.cid())
+    assert r.returncode == 1 and "failed to connect with seccomp agent specified in the " \
+        "seccomp profile" in _stderr(r), r.stderr

@@ -171,7 +171,8 @@ def test_an_absent_listener_fails_create_and_leaves_nothing(env, tmp_path):
     spec["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": path,
                                 "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}
     r = env.pyrunc("create", "-b", env.bundle(spec), env.cid())
-    assert_clean_failure(env, r, 'seccomp listener "%s": no such file or directory' % path)
+    assert_clean_failure(env, r, 'failed to connect with seccomp agent specified in the '
+                                 'seccomp profile: "%s": no such file or directory' % path)
 
 
 DEFAULT_PROFILE = os.path.join(os.path.dirname(__file__), "..", "data", "seccomp-default.json")

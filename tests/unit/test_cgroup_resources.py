@@ -107,8 +107,8 @@ def test_unified_keys_are_checked():
         ("memory", "memory.high", "1000000")]
     with pytest.raises(ConfigError, match="unified.cgroup.procs: not a controller file"):
         files({"unified": {"cgroup.procs": "1"}}, v2)
-    with pytest.raises(ConfigError, match="unified.memory.high: the memory controller is not "
-                                          "on cgroup v2"):
+    with pytest.raises(ConfigError, match="unified.memory.high: invalid configuration: cannot "
+                                          "use unified on cgroup v1"):
         files({"unified": {"memory.high": "1"}}, v1)
 
 

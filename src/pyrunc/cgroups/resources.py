@@ -115,8 +115,10 @@ def writes(res, version_of, devices=()):
             raise ConfigError("linux.resources.unified.%s: not a controller file" % key)
         controller = key.split(".", 1)[0]
         if version_of(controller) != "v2":
-            raise ConfigError("linux.resources.unified.%s: the %s controller is not on "
-                              "cgroup v2 here" % (key, controller))
+            # (runc's words, which callers match on)
+            raise ConfigError("linux.resources.unified.%s: invalid configuration: cannot use "
+                              "unified on cgroup v1 (the %s controller is on v1 here)"
+                              % (key, controller))
         add(controller, key, value, "unified.%s" % key)
     rules = res.get("devices")
     if rules is not None:
