@@ -115,15 +115,21 @@ def _compile(section, warn):
                 cmp[j].op = OPERATORS[a["op"]]
                 cmp[j].datum_a = a["value"]
                 cmp[j].datum_b = a.get("valueTwo", 0)
+            # libseccomp takes one comparison per argument in a rule: with
+            # more, each condition is a rule of its own (runc's reading)
+            indexes = [a["index"] for a in args]
+            split = len(set(indexes)) != len(indexes)
+            conditions = [(1, cmp + j) for j in range(len(args))] if split else [(len(args), cmp)]
             for name in rule["names"]:
                 nr = lib.seccomp_syscall_resolve_name(name.encode())
                 if nr == -1:  # __NR_SCMP_ERROR
                     warn("linux.seccomp.syscalls[%d]: unknown syscall %r skipped" % (i, name))
                     continue
-                r = lib.seccomp_rule_add_array(ctx, action, nr, len(args), cmp)
-                if r < 0:
-                    raise ConfigError("linux.seccomp.syscalls[%d]: rule for %s: %s"
-                                      % (i, name, os.strerror(-r).lower()))
+                for count, array in conditions:
+                    r = lib.seccomp_rule_add_array(ctx, action, nr, count, array)
+                    if r < 0:
+                        raise ConfigError("linux.seccomp.syscalls[%d]: rule for %s: %s"
+                                          % (i, name, os.strerror(-r).lower()))
         fd = os.memfd_create("pyrunc-seccomp", os.MFD_CLOEXEC)
         try:
             r = lib.seccomp_export_bpf(ctx, fd)

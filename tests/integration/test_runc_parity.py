@@ -327,3 +327,19 @@ def test_an_unreachable_seccomp_agent_in_runcs_words(env, tmp_path):
     r = env.pyrunc("create", "-b", env.bundle(spec), env.cid())
     assert r.returncode == 1 and "failed to connect with seccomp agent specified in the " \
         "seccomp profile" in _stderr(r), r.stderr
+
+
+# -- seccomp -------------------------------------------------------------------
+
+def test_two_conditions_on_one_argument_are_two_rules(env):
+    """personality(0xffffffff) only asks; rules on arg 0 == 8 and == 9: each
+    one its own rule (runc), so both values are refused, others not."""
+    spec = env.spec(["sh", "-c", "setarch linux32 true; echo rc=$?"])
+    spec["linux"]["seccomp"] = {
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["personality"], "action": "SCMP_ACT_ERRNO",
+                      "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"},
+                               {"index": 0, "value": 9, "op": "SCMP_CMP_EQ"}]}]}
+    r = env.run(spec)
+    assert r.returncode == 0, r.stderr
+    assert "rc=1" in r.stdout, r.stdout
