@@ -595,6 +595,11 @@ def _check_seccomp(ck, sc):
     action = ck.field(sc, "defaultAction", "linux.seccomp", "string", required=True)
     if action not in ACTIONS:
         ck.fail("linux.seccomp.defaultAction", "unknown action %r" % action)
+    if action == "SCMP_ACT_NOTIFY":
+        # (the set-up after the filter, sending its listener on, would wait
+        # on itself; runc's words)
+        ck.fail("linux.seccomp.defaultAction", "SCMP_ACT_NOTIFY cannot be used as default "
+                "action")
     ck.field(sc, "defaultErrnoRet", "linux.seccomp", "u32")
     for i, arch in enumerate(ck.field(sc, "architectures", "linux.seccomp", "strings") or ()):
         if not arch.startswith("SCMP_ARCH_"):
@@ -613,6 +618,8 @@ def _check_seccomp(ck, sc):
         if action not in ACTIONS:
             ck.fail(path + ".action", "unknown action %r" % action)
         notify = notify or action == "SCMP_ACT_NOTIFY"
+        if action == "SCMP_ACT_NOTIFY" and "write" in rule["names"]:
+            ck.fail(path + ".names", "SCMP_ACT_NOTIFY cannot be used for the write syscall")
         ck.field(rule, "errnoRet", path, "u32")
         for j, arg in enumerate(ck.field(rule, "args", path, "array") or ()):
             apath = "%s.args[%d]" % (path, j)

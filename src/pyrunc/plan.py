@@ -566,12 +566,14 @@ def _plan_device(plan, path, mode, major, minor, uid, gid, in_userns):
         plan.add("MKNOD", "mknod %s" % path, s1=path, a=mode, b=dev, c=uid, d=gid)
 
 
-def _plan_hook(plan, name, index, hook, segment):
-    """A hook the child runs: without "env", with the runtime's environment
-    (as runc's hooks get runc's); createContainer hooks (segment 0) in the
-    rootfs directory, as runc's init runs them (c bit 1)."""
+def _plan_hook(plan, name, index, hook, segment, default_env=None):
+    """A hook the child runs: without "env", with default_env or else the
+    runtime's environment (as runc's hooks get runc's); createContainer
+    hooks (segment 0) in the rootfs directory, as runc's init runs them
+    (c bit 1)."""
     args = hook.get("args") or [hook["path"]]
-    env = {"v2": hook["env"]} if "env" in hook else {}
+    env = {"v2": hook["env"]} if "env" in hook else \
+        {"v2": default_env} if default_env is not None else {}
     plan.add("HOOK", "%s hook #%d %s" % (name, index, hook["path"]), s1=hook["path"],
              v1=args, a=hook.get("timeout") or 0, b=segment, c=int(segment == 0), **env)
 
@@ -710,6 +712,10 @@ def _plan_process(plan, process, host, preserve_fds, hooks, config_linux, enteri
             path = e[5:]
     args = process["args"]
     plan.add("LOOKUP", "exec: %s" % _q(args[0]), s1=args[0], s2=path)
+    if seccomp is not None and nnp and not notify:
+        # As late as runc loads it: before the wait for start, so that the
+        # startContainer hooks run under it too
+        plan.add("SECCOMP", "load seccomp filter", seccomp=seccomp)
     if entering:
         # the runtime may exit once the process runs (exec --detach)
         plan.add("DETACH", "stop dying with the runtime")
@@ -717,10 +723,8 @@ def _plan_process(plan, process, host, preserve_fds, hooks, config_linux, enteri
         plan.add("READY", "signal created")
         plan.fifo_step = plan.add("WAIT_START", "wait for start on the exec fifo", a=-1)
     for i, h in enumerate(hooks.get("startContainer") or ()):
-        _plan_hook(plan, "startContainer", i, h, 1)
-    if seccomp is not None and nnp and not notify:
-        # As late as possible: the filter then only has to allow execve.
-        plan.add("SECCOMP", "load seccomp filter", seccomp=seccomp)
+        # (without env of their own, the process's: runc's)
+        _plan_hook(plan, "startContainer", i, h, 1, default_env=env)
     # runc's words (the child prints them itself if the runtime is gone)
     plan.add("EXEC", "exec %s" % args[0], v1=args, v2=env, a=listen_pid_at)
     _words_after_start(plan)

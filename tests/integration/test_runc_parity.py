@@ -343,3 +343,41 @@ def test_two_conditions_on_one_argument_are_two_rules(env):
     r = env.run(spec)
     assert r.returncode == 0, r.stderr
     assert "rc=1" in r.stdout, r.stdout
+
+
+@pytest.mark.parametrize("where", ["default", "write"])
+def test_seccomp_notify_is_refused_where_the_runtime_needs_the_syscall(env, tmp_path, where):
+    spec = env.spec(["true"])
+    spec["linux"]["seccomp"] = {
+        "defaultAction": "SCMP_ACT_NOTIFY" if where == "default" else "SCMP_ACT_ALLOW",
+        "listenerPath": str(tmp_path / "agent.sock"),
+        "syscalls": [{"names": ["write"], "action": "SCMP_ACT_NOTIFY"
+                      if where == "write" else "SCMP_ACT_ALLOW"}]}
+    r = env.pyrunc("create", "-b", env.bundle(spec), env.cid())
+    text = "SCMP_ACT_NOTIFY cannot be used " + ("as default action" if where == "default"
+                                                else "for the write syscall")
+    assert r.returncode == 1 and text in _stderr(r), r.stderr
+
+
+def test_start_container_hooks_run_under_the_seccomp_filter(env):
+    spec = env.spec(["true"])
+    spec["mounts"].append({"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"})
+    spec["linux"]["seccomp"] = {
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}
+    spec["hooks"] = {"startContainer": [{"path": "/bin/sh",
+                                         "args": ["sh", "-c", "mkdir /tmp/d || exit 3"]}]}
+    r = env.run(spec)
+    assert r.returncode != 0, (r.stdout, r.stderr)
+    # without the filter the hook succeeds
+    del spec["linux"]["seccomp"]
+    assert env.run(spec).returncode == 0
+
+
+def test_start_container_hooks_without_env_get_the_processs(env):
+    spec = env.spec(["true"])
+    spec["process"]["env"].append("MARK=from-process")
+    spec["hooks"] = {"startContainer": [{"path": "/bin/sh",
+                                         "args": ["sh", "-c", 'test "$MARK" = from-process']}]}
+    r = env.run(spec)
+    assert r.returncode == 0, r.stderr
