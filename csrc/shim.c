@@ -1608,6 +1608,21 @@ static int run_op(struct child *c, struct pyrunc_op *op, int index)
         return setsid() < 0 && errno != EPERM ? -errno : 0;
     case PYRUNC_OP_LOOPBACK:
         return op_loopback();
+    case PYRUNC_OP_STDIO_OWNER: {
+        /* runc's fixStdioPermissions: an fd the kernel will not let us
+         * give (its owner or group not mapped, a read-only /dev) is left */
+        int fd;
+        for (fd = 0; fd < 3; fd++) {
+            struct stat st;
+            if (fstat(fd, &st) < 0 || st.st_uid == (uid_t)op->a ||
+                (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)))
+                continue;
+            if (fchown(fd, (uid_t)op->a, (gid_t)-1) < 0 && errno != EINVAL &&
+                errno != EPERM && errno != EROFS)
+                return -errno;
+        }
+        return 0;
+    }
     case PYRUNC_OP_MASK:
         return op_mask(c, op, index);
     case PYRUNC_OP_READONLY:

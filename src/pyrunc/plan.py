@@ -667,6 +667,9 @@ def _plan_process(plan, process, host, preserve_fds, hooks, config_linux, enteri
                  b=last)
     uid, gid = user.get("uid", 0), user.get("gid", 0)
     groups = [str(g) for g in user.get("additionalGids") or ()]
+    if uid != 0:
+        # the process's user owns its stdio (pipes, the pty), as with runc
+        plan.add("STDIO_OWNER", "give the stdio to uid %d" % uid, a=uid)
     user_step = plan.add("USER", "set user %d:%d" % (uid, gid), a=uid, b=gid, v1=groups)
     if caps is not None:
         sets = {name: cap_mask(caps.get(name), "process.capabilities." + name, plan, last,

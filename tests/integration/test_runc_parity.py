@@ -381,3 +381,10 @@ def test_start_container_hooks_without_env_get_the_processs(env):
                                          "args": ["sh", "-c", 'test "$MARK" = from-process']}]}
     r = env.run(spec)
     assert r.returncode == 0, r.stderr
+
+
+def test_the_processs_user_owns_its_stdio(env):
+    spec = env.spec(["sh", "-c", "stat -L -c %u /proc/self/fd/1 /proc/self/fd/2"])
+    spec["process"]["user"] = {"uid": 1000, "gid": 1000}
+    r = env.run(spec)
+    assert (r.returncode, r.stdout.split()) == (0, ["1000", "1000"]), r.stderr
