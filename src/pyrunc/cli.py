@@ -120,7 +120,7 @@ def cmd_exec(g, o, a):
             process = exec_process(rt.saved_process(a[0]), o, a[1:])
         return rt.exec(a[0], process, detach=o.detach, pid_file=o.pid_file,
                        console_socket=o.console_socket, preserve_fds=o.preserve_fds,
-                       ignore_paused=o.ignore_paused)
+                       ignore_paused=o.ignore_paused, sub_cgroups=o.cgroup)
     except SpawnError as e:
         raise ExecFailed("exec failed: unable to start container process: %s" % e) from None
     except PyruncError as e:
@@ -455,7 +455,9 @@ COMMANDS = {c.name: c for c in [
          Opt(["--process-label"], "process_label", "SELinux label of the process",
              metavar="LABEL"),
          PRESERVE_FDS,
-         Opt(["--ignore-paused"], "ignore_paused", "exec even if the container is paused")],
+         Opt(["--ignore-paused"], "ignore_paused", "exec even if the container is paused"),
+         Opt(["--cgroup"], "cgroup", "run the process in an existing sub-cgroup of the "
+             "container's (repeatable)", metavar="[CONTROLLER:]SUB", repeat=True)],
         ID + [("command", False)], cmd_exec, raw_tail=True),
     Cmd("state", "print the state of a container as JSON", [], ID, cmd_state),
     Cmd("kill", "send a signal (default SIGTERM) to the container's init",

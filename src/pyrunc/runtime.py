@@ -519,10 +519,11 @@ class Runtime:
         return config.get("process")
 
     def exec(self, cid, process, detach=False, pid_file=None, console_socket=None,
-             preserve_fds=0, ignore_paused=False):
+             preserve_fds=0, ignore_paused=False, sub_cgroups=()):
         """Run `process` (a checked process object) in the container, as
         runc exec does.  Detached, return 0 once it has exec'd; else wait
-        and return its exit code."""
+        and return its exit code.  sub_cgroups: runc's --cgroup values,
+        [CONTROLLER:]SUB, existing sub-cgroups of the container's to join."""
         from .console import check_mode
         terminal = bool(process.get("terminal"))
         check_mode(terminal, console_socket, detach)
@@ -537,7 +538,7 @@ class Runtime:
         forwarder = None if detach else _Forwarder()
         try:
             pid = self._exec(cid, process, detach, pid_file, sock, masters, preserve_fds,
-                             ignore_paused)
+                             ignore_paused, sub_cgroups)
             if detach:
                 return 0
             return self._supervise(pid, masters[0] if masters else None, forwarder=forwarder)
@@ -550,7 +551,7 @@ class Runtime:
                 os.close(fd)
 
     def _exec(self, cid, process, detach, pid_file, sock, masters, preserve_fds,
-              ignore_paused):
+              ignore_paused, sub_cgroups=()):
         from .plan import make_exec_plan
         child = None
         pidfd = -1
@@ -575,7 +576,10 @@ class Runtime:
                 if not st.init_alive(state):   # the pid was reused
                     raise WrongState("cannot exec in a stopped container")
                 _give_home(process, "/proc/%d/root" % state["pid"])
-                host = _host_info(Cgroups.from_state(state.get("cgroups")), process)
+                cgroups = Cgroups.from_state(state.get("cgroups"))
+                if sub_cgroups:
+                    cgroups = cgroups.sub(sub_cgroups)
+                host = _host_info(cgroups, process)
                 plan = make_exec_plan(config, process, host, pidfd, state["pid"], preserve_fds,
                                       self.listen_fds)
                 plan.steps.insert(0, _close_step(sd.lock_fd))

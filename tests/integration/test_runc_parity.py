@@ -388,3 +388,46 @@ def test_the_processs_user_owns_its_stdio(env):
     spec["process"]["user"] = {"uid": 1000, "gid": 1000}
     r = env.run(spec)
     assert (r.returncode, r.stdout.split()) == (0, ["1000", "1000"]), r.stderr
+
+
+def test_exec_joins_an_existing_sub_cgroup(env, sleeping):
+    cid = sleeping
+    pid = env.state(cid)["pid"]
+    with open("/proc/%d/cgroup" % pid) as f:
+        lines = [line.rstrip("\n").split(":", 2) for line in f]
+    with open("/proc/self/mountinfo") as f:
+        mounts = {}
+        for line in f:
+            if " - cgroup" in line:
+                point = line.split()[4]
+                options = line.split(" - ")[1].split()[2].split(",")
+                mounts[point] = options
+    made = []
+    try:
+        # the container's cgroup in each hierarchy, seen from the host: its
+        # own /proc/PID/cgroup is in its cgroup namespace, so look it up by
+        # the pid in every hierarchy
+        for point in mounts:
+            for dirpath, _, files in os.walk(point):
+                if "cgroup.procs" in files and dirpath != point:
+                    with open(os.path.join(dirpath, "cgroup.procs")) as f:
+                        if str(pid) in f.read().split():
+                            sub = os.path.join(dirpath, "sub1")
+                            os.mkdir(sub)
+                            made.append(sub)
+                            for name in ("cpuset.cpus", "cpuset.mems"):   # (v1 cpuset)
+                                if os.path.exists(os.path.join(sub, name)):
+                                    with open(os.path.join(dirpath, name)) as f, \
+                                            open(os.path.join(sub, name), "w") as g:
+                                        g.write(f.read())
+                            break
+        assert made, lines
+        r = env.pyrunc("exec", "--cgroup", "sub1", cid, "cat", "/proc/self/cgroup")
+        assert r.returncode == 0, r.stderr
+        inside = [line.split(":", 2)[2] for line in r.stdout.split()]
+        assert inside and all(p == "/sub1" for p in inside), r.stdout
+        r = env.pyrunc("exec", "--cgroup", "nosuch", cid, "true")
+        assert r.returncode != 0
+    finally:
+        for d in made:
+            os.rmdir(d)

@@ -1,4 +1,8 @@
 """cgroupsPath -> directories, from fake /proc files."""
+import os
+
+import pytest
+
 from pyrunc.cgroups import container_dir, hierarchies
 
 MOUNTINFO = """\
@@ -43,3 +47,18 @@ def test_relative_paths_cannot_climb_out(tmp_path):
     hs = fake(tmp_path)
     assert container_dir(hs["memory"], "../../../etc", "id") == \
         "/sys/fs/cgroup/memory/machine/a/etc"
+
+
+def test_exec_sub_cgroups_as_runc_names_them(tmp_path):
+    from pyrunc.cgroups import CgroupError, Cgroups
+    cpu, mem = str(tmp_path / "cpu" / "c"), str(tmp_path / "memory" / "c")
+    for d in (cpu + "/a", cpu + "/b", mem + "/a"):
+        os.makedirs(d)
+    cg = Cgroups([("cpu,cpuacct", cpu, False), ("memory", mem, False)])
+    assert [p for _, p, _ in cg.sub(["a"]).dirs] == [cpu + "/a", mem + "/a"]
+    assert [p for _, p, _ in cg.sub(["cpu:b"]).dirs] == [cpu + "/b", mem]
+    assert [p for _, p, _ in cg.sub(["a", "cpuacct:b"]).dirs] == [cpu + "/b", mem + "/a"]
+    for bad, text in ((["../x"], "expected"), (["nosuch"], "does not exist"),
+                      (["pids:a"], "no cgroup of controller pids"), ([""], "expected")):
+        with pytest.raises(CgroupError, match=text):
+            cg.sub(bad)

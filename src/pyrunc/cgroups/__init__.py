@@ -323,6 +323,40 @@ class Cgroups:
                 raise CgroupError('enable the %s controller in "%s": %s' % (
                     controller, control, strerror(e.errno))) from None
 
+    def sub(self, specs):
+        """The same cgroups with existing sub-cgroups of the container's in
+        their place: runc's exec --cgroup, each spec SUB (every hierarchy)
+        or CONTROLLER:SUB (the hierarchy of that v1 controller)."""
+        everywhere, per_controller = None, {}
+        for spec in specs:
+            controller, colon, sub = spec.rpartition(":")
+            clean = posixpath.normpath("/" + sub).lstrip("/")
+            if not sub or clean != sub.strip("/") or clean.startswith(".."):
+                raise CgroupError("--cgroup %r: expected [CONTROLLER:]SUB, a path under the "
+                                  "container's cgroup" % spec)
+            if colon:
+                per_controller[controller] = clean
+            else:
+                everywhere = clean
+        dirs = []
+        for name, path, v2 in self.dirs:
+            controllers = (name.split(",") if name else []) + \
+                list(self.controllers.get(path, ()))
+            sub = next((per_controller[c] for c in controllers if c in per_controller),
+                       everywhere)
+            if sub is not None:
+                path = posixpath.join(path, sub)
+                if not os.path.isdir(path):
+                    raise CgroupError('--cgroup: sub-cgroup "%s" does not exist' % path)
+            dirs.append((name, path, v2))
+        unknown = set(per_controller) - {c for name, path, _ in self.dirs
+                                         for c in name.split(",") +
+                                         list(self.controllers.get(path, ()))}
+        if unknown:
+            raise CgroupError("--cgroup: no cgroup of controller %s here"
+                              % ", ".join(sorted(unknown)))
+        return Cgroups(dirs, (), self.controllers, self.mountpoints, self.unit)
+
     def owned(self):
         """Are the container's cgroups its own: made by create (recorded
         before they were made) or a scope started for it?  Processes in a
