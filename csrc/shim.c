@@ -1608,6 +1608,15 @@ static int run_op(struct child *c, struct pyrunc_op *op, int index)
         return setsid() < 0 && errno != EPERM ? -errno : 0;
     case PYRUNC_OP_LOOPBACK:
         return op_loopback();
+    case PYRUNC_OP_HIDE_MOUNT:
+        /* (in our own namespace, "/" rslave: nothing reaches the host) */
+        if (umount2(op->s1, MNT_DETACH) == 0)
+            return 0;
+        if (errno == ENOENT)
+            return 0;   /* a parent went already */
+        if (errno != EINVAL && errno != EPERM)
+            return -errno;
+        return mount("tmpfs", op->s1, "tmpfs", 0, NULL) < 0 && errno != ENOENT ? -errno : 0;
     case PYRUNC_OP_STDIO_OWNER: {
         /* runc's fixStdioPermissions: an fd the kernel will not let us
          * give (its owner or group not mapped, a read-only /dev) is left */

@@ -100,6 +100,8 @@ enum pyrunc_op_kind {
     PYRUNC_OP_LOOPBACK,      /* bring "lo" of the new network namespace up */
     PYRUNC_OP_STDIO_OWNER,   /* a uid: chown fds 0-2 to it (gid kept), but
                                 /dev/null and what it owns already */
+    PYRUNC_OP_HIDE_MOUNT,    /* s1 host path of a procfs or sysfs: detach
+                                it, else cover it with a tmpfs (--no-pivot) */
     PYRUNC_OP_CONSOLE,       /* a rows, b columns (0: leave the size), c 1:
                                 bind the pty over /dev/console.  Open the
                                 container's /dev/ptmx (a devpts), get the

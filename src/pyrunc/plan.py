@@ -92,10 +92,10 @@ class HostInfo:
     """What the planner needs to know about the machine (tests fake it)."""
 
     __slots__ = ("cap_last_cap", "cgroup_mounts", "apparmor", "selinux", "parent_joins",
-                 "bounding")
+                 "kernel_fs_mounts", "bounding")
 
     def __init__(self, cap_last_cap=40, cgroup_mounts=(), apparmor=False, selinux=False,
-                 parent_joins=False, bounding=~0):
+                 parent_joins=False, bounding=~0, kernel_fs_mounts=()):
         self.cap_last_cap = cap_last_cap
         # the runtime's own bounding set: what it can grant
         self.bounding = bounding
@@ -109,6 +109,9 @@ class HostInfo:
         # [(name, host dir of the container's cgroup, is_v2)] for the
         # `cgroup` mount type
         self.cgroup_mounts = cgroup_mounts
+        # (--no-pivot) the full procfs and sysfs mounts outside the rootfs,
+        # in mountinfo's order
+        self.kernel_fs_mounts = kernel_fs_mounts
 
 
 class SpawnPlan:
@@ -459,6 +462,11 @@ def _plan_rootfs(plan, config, bundle, rootfs, linux, host, no_pivot):
     if plan.host_mount_ns:
         plan.add("CHROOT", "chroot to %s (no mount namespace)" % rootfs)
     elif no_pivot:
+        # The host's procfs and sysfs stay in the mount namespace under a
+        # chroot, and a full one there lets the container mount a fresh,
+        # unmasked /proc: hide them first (runc's msMoveRoot)
+        for path in host.kernel_fs_mounts:
+            plan.add("HIDE_MOUNT", "hide the host's %s (--no-pivot)" % _q(path), s1=path)
         plan.add("MOVE_ROOT", "move rootfs to / and chroot (--no-pivot)")
     else:
         plan.add("PIVOT_ROOT", "pivot_root to %s" % rootfs)

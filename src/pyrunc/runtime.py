@@ -91,6 +91,8 @@ class Runtime:
             cgroups.setup(linux.get("resources"), self.log.warn, linux.get("devices") or ())
             process = config.get("process")
             host = _host_info(cgroups, process, linux.get("mountLabel"))
+            if no_pivot:
+                host.kernel_fs_mounts = _kernel_fs_mounts(rootfs)
             if process is not None:
                 _give_home(process, rootfs)
             plan = make_plan(config, bundle, rootfs, host, no_pivot=no_pivot,
@@ -845,6 +847,21 @@ def _host_info(cgroups, process, mount_label=None):
                     cgroup_mounts=cgroups.dirs, parent_joins=cgroups.joined_by_parent,
                     apparmor=bool(labels) and _apparmor_enabled(),
                     selinux=bool(labels) and os.path.exists("/sys/fs/selinux/enforce"))
+
+
+def _kernel_fs_mounts(rootfs):
+    """The mount points of full procfs and sysfs mounts outside rootfs."""
+    from .cgroups import mountinfo_unescape
+    out = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split(" ")
+            kind = line.split(" - ", 1)[1].split(" ", 1)[0]
+            point = mountinfo_unescape(fields[4])
+            if kind in ("proc", "sysfs") and fields[3] == "/" and \
+                    point != rootfs and not point.startswith(rootfs + "/"):
+                out.append(point)
+    return out
 
 
 def _give_home(process, root):

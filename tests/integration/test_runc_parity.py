@@ -431,3 +431,23 @@ def test_exec_joins_an_existing_sub_cgroup(env, sleeping):
     finally:
         for d in made:
             os.rmdir(d)
+
+
+def test_no_pivot_leaves_no_procfs_to_mount_an_unmasked_one_from(env):
+    """With MS_MOVE + chroot the host's /proc stays in the namespace below
+    the container's root; while it is there the kernel lets a new user
+    namespace mount a fresh procfs, without the masks."""
+    spec = env.spec(["sh", "-c", "unshare -mrpf mount -t proc proc /proc 2>&1; echo rc=$?; "
+                                 "unshare -mrpf true; echo userns=$?"])
+    # (root with every capability the runtime has: it may make the user
+    # namespace and map itself)
+    with open("/proc/self/status") as f:
+        bounding = int([l for l in f if l.startswith("CapBnd:")][0].split()[1], 16)
+    from pyrunc.linux import CAPABILITIES
+    caps = [c for i, c in enumerate(CAPABILITIES) if bounding & (1 << i)]
+    spec["process"]["capabilities"] = {k: caps for k in ("bounding", "effective", "permitted")}
+    r = env.pyrunc("run", "--no-pivot", "-b", env.bundle(spec), env.cid())
+    assert r.returncode == 0, r.stderr
+    # (the user namespace itself is there: it is the mount that is refused)
+    assert "userns=0" in r.stdout and "rc=0" not in r.stdout, r.stdout
+    assert "permission denied" in r.stdout.lower() or "not permitted" in r.stdout, r.stdout
