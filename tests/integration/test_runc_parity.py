@@ -295,6 +295,43 @@ def test_update_memory_unlimited_after_a_swap_limit(env, sleeping):
     assert r.returncode == 0, r.stderr
 
 
+def _v1_dir(pid, controller):
+    """The v1 directory of pid's cgroup for controller, or None."""
+    with open("/proc/self/mountinfo") as f:
+        mounts = [line.split() for line in f if " - cgroup " in line]
+    top = next((m[4] for m in mounts if controller in m[-1].split(",")), None)
+    with open("/proc/%d/cgroup" % pid) as f:
+        for line in f:
+            _, controllers, path = line.rstrip("\n").split(":", 2)
+            if top and controller in controllers.split(","):
+                return top + path
+    return None
+
+
+def test_blkio_weight_reaches_bfq_where_the_kernel_has_no_cfq(env):
+    """blockIO.weight, and update --blkio-weight, go to blkio.bfq.weight
+    when blkio.weight is absent (a kernel with BFQ and without CFQ)."""
+    cid = env.cid()
+    spec = env.spec(["sleep", "60"])
+    spec["linux"]["resources"]["blockIO"] = {"weight": 500}
+    r = env.pyrunc("run", "-d", "-b", env.bundle(spec), cid)
+    assert r.returncode == 0, r.stderr
+    try:
+        d = _v1_dir(env.state(cid)["pid"], "blkio")
+        if d is None:
+            pytest.skip("no v1 blkio hierarchy here")
+        names = [n for n in ("blkio.weight", "blkio.bfq.weight") if os.path.exists(d + "/" + n)]
+        if not names:
+            pytest.skip("this kernel has no blkio weight file at all")
+        with open(d + "/" + names[0]) as f:
+            assert f.read().split()[-1] == "500", names[0]
+        assert env.pyrunc("update", "--blkio-weight", "300", cid).returncode == 0
+        with open(d + "/" + names[0]) as f:
+            assert f.read().split()[-1] == "300", names[0]
+    finally:
+        assert env.pyrunc("delete", "-f", cid).returncode == 0
+
+
 # -- words callers match on --------------------------------------------------
 
 def _stderr(r):

@@ -201,7 +201,7 @@ class Cgroups:
 
     def apply(self, resources, warn, devices=()):
         """Write linux.resources (and allow linux.devices) into the cgroups."""
-        from .resources import BPF_DEVICE_FILTER, writes
+        from .resources import BFQ_NAMES, BPF_DEVICE_FILTER, writes
         todo = writes(resources, self.version_of, devices)
         _order_memory_and_swap(todo, self.dir_of("memory"))
         enabled = set()
@@ -218,7 +218,7 @@ class Cgroups:
                 enabled.add(w.controller)
             target = posixpath.join(directory, w.file)
             try:
-                fd = os.open(target, os.O_WRONLY | os.O_CLOEXEC)
+                fd, target = _open_either(target, BFQ_NAMES.get(w.file))
             except FileNotFoundError:
                 if w.optional:
                     if w.optional != "silent":
@@ -542,6 +542,18 @@ def _attach_device_filter(directory, rules):
     if r < 0:
         raise CgroupError('linux.resources.devices: attach a device program to "%s": %s'
                           % (directory, strerror(-r)))
+
+
+def _open_either(target, other_name):
+    """(fd, path) of target opened for writing, or of the file other_name
+    beside it when target does not exist."""
+    try:
+        return os.open(target, os.O_WRONLY | os.O_CLOEXEC), target
+    except FileNotFoundError:
+        if other_name is None:
+            raise
+    other = posixpath.join(posixpath.dirname(target), other_name)
+    return os.open(other, os.O_WRONLY | os.O_CLOEXEC), other
 
 
 def _order_memory_and_swap(todo, memory_dir):

@@ -14,10 +14,18 @@ Conversions are runc's, as engines expect them:
 from ..errors import ConfigError
 
 
+# v1 blkio files that a kernel with the BFQ scheduler (and without CFQ)
+# has under another name: the write goes there when the first is absent,
+# as runc does.
+BFQ_NAMES = {"blkio.weight": "blkio.bfq.weight",
+             "blkio.weight_device": "blkio.bfq.weight_device"}
+
+
 class Write:
-    """Write `value` to `file` of `controller`'s directory.  optional:
-    the kernel may lack the file (a warning then, not an error; "silent":
-    a write the runtime adds itself, skipped without a word)."""
+    """Write `value` to `file` of `controller`'s directory (or to its
+    BFQ_NAMES name where the kernel has that one).  optional: the kernel
+    may lack the file (a warning then, not an error; "silent": a write the
+    runtime adds itself, skipped without a word)."""
     __slots__ = ("controller", "file", "value", "optional", "path")
 
     def __init__(self, controller, file, value, path, optional=False):
