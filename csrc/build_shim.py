@@ -34,6 +34,8 @@ enum pyrunc_detail {
     PYRUNC_DETAIL_NOT_DEVICE, ...
 };
 
+enum pyrunc_limits { PYRUNC_MAX_PASSED_FDS, ... };
+
 enum pyrunc_msg_type {
     PYRUNC_MSG_SYNC, PYRUNC_MSG_PID, PYRUNC_MSG_ERROR, PYRUNC_MSG_READY,
     PYRUNC_MSG_SECCOMP_FD, PYRUNC_MSG_CONSOLE_FD, ...
@@ -71,6 +73,7 @@ int pyrunc_socketpair(int fds[2]);
 int pyrunc_has_openat2(void);
 int pyrunc_bind_private(const char *path);
 int pyrunc_open_in_root(int dirfd, const char *path, int flags);
+int pyrunc_send_fds(int sock, const void *buf, size_t len, const int *fds, int n);
 int pyrunc_umount_detach(const char *path);
 int pyrunc_set_child_subreaper(void);
 int pyrunc_attach_device_filter(const char *cgroup_dir, const void *insns, int n_insns);

@@ -88,6 +88,10 @@ struct child {
     int devnull;                /* the host's /dev/null, verified 1:3 */
     size_t payload_len;
     char exe[PATH_MAX];         /* the executable PYRUNC_OP_LOOKUP found */
+    /* bind sources the runtime opened (PYRUNC_OP_MOUNT d bit 32): slot i
+     * is srcfd[i] (-1: none came), for i < n_srcfd */
+    int n_srcfd;
+    int srcfd[PYRUNC_MAX_PASSED_FDS];
 };
 
 static long clone3_raw(struct clone_args_v2 *args)
@@ -706,7 +710,28 @@ static const char *tmpfs_data(struct pyrunc_op *op, int fd, int existed)
     return data;
 }
 
-static int op_mount(struct child *c, struct pyrunc_op *op, int index)
+/* The source fd the runtime passed for a bind (d bit 32), or -1. */
+static int source_fd(struct child *c, struct pyrunc_op *op)
+{
+    long long slot = op->d >> 8;
+
+    if (!(op->d & 32) || slot < 0 || slot >= c->n_srcfd)
+        return -1;
+    return c->srcfd[slot];
+}
+
+/* Each source is for one mount: closed once it is done (or failed). */
+static void drop_source(struct child *c, struct pyrunc_op *op)
+{
+    int fd = source_fd(c, op);
+
+    if (fd >= 0) {
+        close(fd);
+        c->srcfd[op->d >> 8] = -1;
+    }
+}
+
+static int mount_one(struct child *c, struct pyrunc_op *op, int index, int srcfd)
 {
     char p[64];
     int fd, r = 0;
@@ -731,8 +756,12 @@ static int op_mount(struct child *c, struct pyrunc_op *op, int index)
     if (op->a == 3) {
         /* a bind mount: the target takes the kind of the source */
         struct stat st;
-        if (stat(op->s1, &st) < 0)
-            return -errno;
+        if (stat(op->s1, &st) < 0) {
+            r = -errno;
+            if (r != -EACCES || srcfd < 0 || fstat(srcfd, &st) < 0)
+                return r;
+            r = 0;
+        }
         fd = S_ISDIR(st.st_mode) ? mkdir_in_root(c, op->s2, 0755) : mkfile_in_root(c, op->s2);
     } else if (op->a == 1)
         fd = mkdir_in_root(c, op->s2, 0755);
@@ -750,8 +779,16 @@ static int op_mount(struct child *c, struct pyrunc_op *op, int index)
         fail(c, index, EPERM, r, 0);
     }
     if (op->flags & MS_BIND) {
-        if (mount(op->s1, fdpath(p, fd), NULL, op->flags & (MS_BIND | MS_REC), NULL) < 0)
+        if (mount(op->s1, fdpath(p, fd), NULL, op->flags & (MS_BIND | MS_REC), NULL) < 0) {
             r = -errno;
+            if (r == -EACCES && srcfd >= 0) {
+                /* (the runtime opened it as host root, in our mount
+                 * namespace: the mount does not walk the path again) */
+                char q[64];
+                r = mount(fdpath(q, srcfd), fdpath(p, fd), NULL,
+                          op->flags & (MS_BIND | MS_REC), NULL) < 0 ? -errno : 0;
+            }
+        }
         close(fd);
         if (r == 0 && op->b)
             r = remount_bind(c, op->s2, (unsigned long)op->b);
@@ -776,6 +813,14 @@ static int op_mount(struct child *c, struct pyrunc_op *op, int index)
     }
     if (r == 0 && op->c)
         r = set_propagation(c, op->s2, (unsigned long)op->c);
+    return r;
+}
+
+static int op_mount(struct child *c, struct pyrunc_op *op, int index)
+{
+    int r = mount_one(c, op, index, source_fd(c, op));
+
+    drop_source(c, op);
     return r;
 }
 
@@ -1496,17 +1541,60 @@ err:
     return r;
 }
 
+/* Room for the SCM_RIGHTS fds of one message, aligned for cmsghdr. */
+union fds_control {
+    char buf[CMSG_SPACE(sizeof(int) * PYRUNC_MAX_PASSED_FDS)];
+    struct cmsghdr align;
+};
+
+/* The fds of a sync reply: its payload holds one byte per slot, non-zero
+ * where the next fd is that slot's (the bind sources the runtime opened). */
+static void take_passed_fds(struct child *c, struct msghdr *msg)
+{
+    struct cmsghdr *cm;
+    int fds[PYRUNC_MAX_PASSED_FDS];
+    int n = 0, used = 0, i;
+
+    for (cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+            continue;
+        i = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        if (i > PYRUNC_MAX_PASSED_FDS - n)
+            i = PYRUNC_MAX_PASSED_FDS - n;
+        memcpy(fds + n, CMSG_DATA(cm), (size_t)i * sizeof(int));
+        n += i;
+    }
+    if (n == 0)
+        return;
+    c->n_srcfd = 0;
+    for (i = 0; i < (int)c->payload_len && i < PYRUNC_MAX_PASSED_FDS; i++)
+        c->srcfd[c->n_srcfd++] = c->plan->payload[i] && used < n ? fds[used++] : -1;
+    while (used < n)
+        close(fds[used++]);
+}
+
 static int op_sync(struct child *c, struct pyrunc_op *op)
 {
+    union fds_control u;
+    struct iovec iov;
+    struct msghdr msg;
     ssize_t n;
 
     send_msg(c, PYRUNC_MSG_SYNC, 0, 0, (int)getpid(), op->a);
     do {
-        n = recv(c->plan->sync_fd, c->plan->payload, c->plan->payload_size, 0);
+        iov.iov_base = c->plan->payload;
+        iov.iov_len = c->plan->payload_size;
+        memset(&msg, 0, sizeof(msg));
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = u.buf;
+        msg.msg_controllen = sizeof(u.buf);
+        n = recvmsg(c->plan->sync_fd, &msg, MSG_CMSG_CLOEXEC);
     } while (n < 0 && errno == EINTR);
     if (n <= 0)
         _exit(1);   /* the parent went away: nothing to report to */
     c->payload_len = (size_t)n;
+    take_passed_fds(c, &msg);
     return 0;
 }
 
@@ -1744,6 +1832,7 @@ static void __attribute__((noreturn)) child_main(struct pyrunc_plan *plan)
     c.devnull = -1;
     c.payload_len = 0;
     c.exe[0] = '\0';
+    c.n_srcfd = 0;
     /* Python ignores SIGPIPE and SIGXFSZ; the container must not inherit
      * that, nor the runtime's handlers. */
     reset_signals();
@@ -1797,6 +1886,36 @@ int pyrunc_open_in_root(int dirfd, const char *path, int flags)
     memset(&c, 0, sizeof(c));
     c.rootfd = dirfd;
     return open_in_root(&c, path, flags);
+}
+
+int pyrunc_send_fds(int sock, const void *buf, size_t len, const int *fds, int n)
+{
+    union fds_control u;
+    struct iovec iov;
+    struct msghdr msg;
+    struct cmsghdr *cm;
+
+    if (n < 0 || n > PYRUNC_MAX_PASSED_FDS)
+        return -EINVAL;
+    iov.iov_base = (void *)buf;
+    iov.iov_len = len;
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (n > 0) {
+        memset(&u, 0, sizeof(u));
+        msg.msg_control = u.buf;
+        msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n);
+        cm = CMSG_FIRSTHDR(&msg);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
+        memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)n);
+    }
+    while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+        if (errno != EINTR)
+            return -errno;
+    return 0;
 }
 
 int pyrunc_bind_private(const char *path)

@@ -45,7 +45,11 @@ enum pyrunc_op_kind {
                                 target on a procfs is refused, however
                                 the path led there; 16: a tmpfs takes the
                                 mode of its mountpoint unless s4 says one
-                                (runc) */
+                                (runc); 32: the runtime may have opened the
+                                source for us (a user namespace: it is host
+                                root): slot d >> 8 of the fds it passed at a
+                                sync, used where the source path is denied
+                                to us */
     PYRUNC_OP_MKNOD,         /* s1 root path, a mode (type|perm), b dev,
                                 c uid, d gid */
     PYRUNC_OP_BIND_DEV,      /* s1 host device, s2 root path target, a type
@@ -109,6 +113,10 @@ enum pyrunc_op_kind {
                                 (PYRUNC_MSG_CONSOLE_FD), make the peer the
                                 controlling terminal and stdio */
 };
+
+/* At most this many fds come with one sync reply (the kernel's
+ * SCM_MAX_FD): bind sources past it are left to the child's own lookup. */
+enum pyrunc_limits { PYRUNC_MAX_PASSED_FDS = 253 };
 
 /* What a failure was, beyond errno: sent in msg.arg with PYRUNC_MSG_ERROR
  * (spawn.py words each one). */
@@ -179,6 +187,8 @@ int pyrunc_bind_private(const char *path);
  * path of a container's rootfs, symlinks followed without leaving it.  An
  * fd or -errno. */
 int pyrunc_open_in_root(int dirfd, const char *path, int flags);
+/* Send buf with fds[0..n) (SCM_RIGHTS) on a SOCK_SEQPACKET socket. */
+int pyrunc_send_fds(int sock, const void *buf, size_t len, const int *fds, int n);
 int pyrunc_umount_detach(const char *path);
 /* cgroup v2 device rules: load a BPF_PROG_TYPE_CGROUP_DEVICE program of
  * n_insns instructions, attach it to the cgroup directory and detach the

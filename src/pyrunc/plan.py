@@ -28,6 +28,8 @@ SYNC_SETUP = 1   # write uid/gid maps (and join the cgroups before a fork)
 SYNC_HOOKS = 2   # run prestart/createRuntime hooks, send the hooks' state
 SYNC_CGROUP = 4  # the parent has put the child in its cgroups
 SYNC_TIMENS = 8  # write the new time namespace's offsets
+SYNC_SOURCES = 16  # open the bind sources (plan.bind_sources) in the child's
+                   # mount namespace as host root and pass them with the reply
 
 # mount(8) options -> (set flags, clear flags)
 MOUNT_FLAGS = {
@@ -119,7 +121,7 @@ class SpawnPlan:
                  "new_netns",
                  "joined", "oom_score_adj", "warnings", "fifo_step",
                  "has_process", "sync_hooks", "timens_offsets", "host_mount_ns", "dev_readonly",
-                 "seccomp_listener")
+                 "seccomp_listener", "bind_sources")
 
     def __init__(self):
         self.clone_flags = 0
@@ -147,6 +149,10 @@ class SpawnPlan:
         self.timens_offsets = None
         # a read-only tmpfs on /dev: the flags to remount it with at the end
         self.dev_readonly = None
+        # In a user namespace, the child is a mapped root that may not reach
+        # a bind source the host's root can: the runtime opens these host
+        # paths for it at SYNC_SOURCES (slot i: the i-th; None: no sync).
+        self.bind_sources = None
 
     def add(self, kind, desc, **slots):
         step = Step(kind, desc, **slots)
@@ -233,6 +239,9 @@ def make_plan(config, bundle, rootfs, host, no_pivot=False, no_new_keyring=False
     if "time" in joined and linux.get("timeOffsets"):
         raise ConfigError("linux.timeOffsets: cannot set offsets when joining an existing time namespace")
 
+    if ("user" in new_ns or "user" in joined) and not plan.host_mount_ns and \
+            any(_is_bind(m) for m in config.get("mounts") or ()):
+        plan.bind_sources = []
     _plan_namespaces(plan, new_ns, joined, linux, host)
     if plan.new_netns:
         plan.add("LOOPBACK", 'bring up "lo" of the network namespace')
@@ -330,8 +339,10 @@ def _plan_namespaces(plan, new_ns, joined, linux, host):
             return
         if plan.user_ns:
             # The parent writes the maps, then joins the cgroups while the
-            # child mounts; the child waits for that at SYNC_CGROUP.
-            plan.add("SYNC", "wait for the runtime (uid/gid maps)", a=SYNC_SETUP)
+            # child mounts; the child waits for that at SYNC_CGROUP.  The
+            # clone made the mount namespace: the bind sources can be opened.
+            sources = SYNC_SOURCES if plan.bind_sources is not None else 0
+            plan.add("SYNC", "wait for the runtime (uid/gid maps)", a=SYNC_SETUP | sources)
             _become_userns_root(plan)
             return
         # Moving another process into a v1 cgroup waits for an RCU grace
@@ -359,11 +370,15 @@ def _plan_namespaces(plan, new_ns, joined, linux, host):
     if rest:
         names = ", ".join(k for k in new_ns if k != "user")
         plan.add("UNSHARE", "create namespaces (%s)" % names, a=rest)
-    if plan.timens_offsets:
-        # The parent writes them: the child, non-dumpable, cannot open its
-        # own /proc files once it is root of a new user namespace (they
-        # stay the host root's).
-        plan.add("SYNC", "wait for the runtime (time namespace offsets)", a=SYNC_TIMENS)
+    # The parent writes the time offsets: the child, non-dumpable, cannot
+    # open its own /proc files once it is root of a new user namespace
+    # (they stay the host root's).  The child is in its mount namespace now:
+    # the bind sources can be opened there (before the fork, while the
+    # process the parent knows is the one in it).
+    sync = (SYNC_TIMENS if plan.timens_offsets else 0) | \
+        (SYNC_SOURCES if plan.bind_sources is not None else 0)
+    if sync:
+        plan.add("SYNC", "wait for the runtime (time namespace offsets, bind sources)", a=sync)
     if "pid" in new_ns or "pid" in joined or "time" in new_ns or "time" in joined:
         plan.add("FORK", "fork the container's init")
 
@@ -486,6 +501,16 @@ def _plan_rootfs(plan, config, bundle, rootfs, linux, host, no_pivot):
         plan.add("PROPAGATE_ROOT", 'set propagation of "/" to %s' % prop_name, a=root_prop)
 
 
+def _max_passed_fds():
+    from ._shim import lib
+    return lib.PYRUNC_MAX_PASSED_FDS
+
+
+def _is_bind(m):
+    """Whether a mounts[] entry is a bind mount (as _plan_mount decides)."""
+    return m.get("type") == "bind" or bool(parse_mount_options(m.get("options"))[0] & L.MS_BIND)
+
+
 def _plan_mount(plan, m, where, bundle, dest, kind, flags, prop, data, host):
     source = m.get("source") or ""
     desc = "%s: mount %s on %s" % (where, _q(source or kind), _q(dest))
@@ -497,6 +522,11 @@ def _plan_mount(plan, m, where, bundle, dest, kind, flags, prop, data, host):
             raise ConfigError("%s.source: a bind mount needs a source" % where)
         # A relative source is relative to the bundle (runtime-spec, config.md).
         source = posixpath.join(bundle, source)
+        slots = plan.bind_sources
+        if slots is not None and len(slots) < _max_passed_fds():
+            # d bit 32: the runtime's fd of the source, in slot d >> 8
+            procfs |= 32 | len(slots) << 8
+            slots.append(source)
         # a=3: create the target as a directory or a file, like the source.
         plan.add("MOUNT", desc, s1=source, s2=dest, flags=L.MS_BIND | (flags & L.MS_REC),
                  a=3, b=flags & BIND_REMOUNT_FLAGS, c=prop, d=procfs)

@@ -67,7 +67,8 @@ class Runtime:
 
     def _create(self, sd, config, data, bundle, rootfs, pid_file, no_pivot, no_new_keyring,
                 preserve_fds, on_console, keep):
-        from .plan import SYNC_HOOKS, SYNC_SETUP, SYNC_TIMENS, make_plan, shares_host_mount_ns
+        from .plan import SYNC_HOOKS, SYNC_SETUP, SYNC_SOURCES, SYNC_TIMENS, make_plan, \
+            shares_host_mount_ns
         linux = config.get("linux") or {}
         hooks = config.get("hooks") or {}
         annotations = config.get("annotations") or {}
@@ -121,18 +122,22 @@ class Runtime:
                     _write_proc(child.first_pid, "oom_score_adj", str(plan.oom_score_adj))
 
             def on_sync(sync_id, first_pid):
+                reply, after, fds = None, None, []
                 if sync_id & SYNC_SETUP:
                     if plan.user_ns:
                         for name, text in (("uid_map", plan.uid_map),
                                            ("gid_map", plan.gid_map)):
                             _write_proc(first_pid, name, text)
                     if plan.direct and not cgroups.joined_by_parent:
-                        return None, join   # while the child mounts
-                    # before the child forks the init, or (systemd) mounts
-                    # the scope's directory that only now exists
-                    join()
+                        after = join   # while the child mounts
+                    else:
+                        # before the child forks the init, or (systemd)
+                        # mounts the scope's directory that only now exists
+                        join()
                 if sync_id & SYNC_TIMENS:
                     _write_proc(first_pid, "timens_offsets", plan.timens_offsets)
+                if sync_id & SYNC_SOURCES:
+                    reply, fds = _open_bind_sources(first_pid, plan.bind_sources)
                 if sync_id & SYNC_HOOKS:
                     # runc gives the hooks of create the status "created"
                     # (runtime-tools hooks_stdin checks it for prestart).
@@ -140,8 +145,8 @@ class Runtime:
                     # (in the bundle, runc's working directory)
                     run_hooks(hooks, "prestart", created, bundle)
                     run_hooks(hooks, "createRuntime", created, bundle)
-                    return (created + "\0" + created + "\0").encode(), None
-                return None, None
+                    reply = (created + "\0" + created + "\0").encode()
+                return reply, after, fds
 
             if plan.self_join and plan.oom_score_adj is not None:
                 _write_proc(child.first_pid, "oom_score_adj", str(plan.oom_score_adj))
@@ -600,7 +605,7 @@ class Runtime:
                                                   status)
                 on_console = sock.send if sock is not None else (
                     lambda fd: masters.append(_keep_master(fd)))
-                child.run(lambda *_: (None, None), on_seccomp_fd, on_console, until_exec=True)
+                child.run(lambda *_: (None, None, ()), on_seccomp_fd, on_console, until_exec=True)
                 pid = child.pid
                 if pid_file:
                     _write_pid_file(pid_file, pid)
@@ -746,6 +751,34 @@ def _send_to_seccomp_listener(section, fd, pid, cid, bundle, annotations, status
                          % (path, strerror(e.errno))) from None
     finally:
         sock.close()
+
+
+def _open_bind_sources(pid, sources):
+    """Open each bind source (O_PATH) as the host's root, in the mount
+    namespace of the child pid, resolved in its root as the child would:
+    the child's mount takes the fd where its own lookup is denied (runc
+    opens them the same way).  -> (a byte per source, 1 where an fd
+    follows; the fds).  A source that does not open is left to the child."""
+    from ._shim import lib
+    try:
+        root = os.open("/proc/%d/root" % pid, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as e:
+        raise SpawnError("open the container's mount namespace: %s" % strerror(e.errno)) \
+            from None
+    given, fds = bytearray(len(sources)), []
+    try:
+        for i, path in enumerate(sources):
+            fd = lib.pyrunc_open_in_root(root, os.fsencode(path), os.O_PATH)
+            if fd >= 0:
+                given[i] = 1
+                fds.append(fd)
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+    finally:
+        os.close(root)
+    return bytes(given), fds
 
 
 def _write_proc(pid, name, text):

@@ -119,8 +119,8 @@ class Child:
     def run(self, on_sync, on_seccomp_fd=None, on_console_fd=None, until_exec=False):
         """Serve the child until it reports created (or, until_exec: until
         it has exec'd, which closes its end of the socket).  on_sync(sync_id,
-        pid) returns the bytes to answer with and what to do once the
-        child has them (or None); on_seccomp_fd(fd, pid) takes the seccomp
+        pid) returns the bytes to answer with, what to do once the child
+        has them (or None) and the fds to pass with them (closed here); on_seccomp_fd(fd, pid) takes the seccomp
         notify listener fd and on_console_fd(fd) the pty master; run closes
         both afterwards."""
         recv = self._receiver(on_seccomp_fd is not None or on_console_fd is not None)
@@ -141,11 +141,18 @@ class Child:
                     os.close(fd)
                 continue
             if mtype == lib.PYRUNC_MSG_SYNC:
-                reply, after = on_sync(arg, self.first_pid)
+                reply, after, fds = on_sync(arg, self.first_pid)
                 reply = reply or b"\0"
-                if len(reply) > self.payload_size:
-                    raise SpawnError("hook state too large (%d bytes)" % len(reply))
-                os.write(self.sock, reply)
+                try:
+                    if len(reply) > self.payload_size:
+                        raise SpawnError("hook state too large (%d bytes)" % len(reply))
+                    if fds:
+                        self._send_fds(reply, fds)
+                    else:
+                        os.write(self.sock, reply)
+                finally:
+                    for fd in fds:
+                        os.close(fd)
                 if after is not None:
                     after()
             elif mtype == lib.PYRUNC_MSG_PID:
@@ -160,6 +167,11 @@ class Child:
                 raise SpawnError(self.describe_error(op, err, arg, pid))
             elif mtype == lib.PYRUNC_MSG_READY:
                 return
+
+    def _send_fds(self, reply, fds):
+        r = lib.pyrunc_send_fds(self.sock, reply, len(reply), fds, len(fds))
+        if r < 0:
+            raise SpawnError("send to the child: %s" % os.strerror(-r))
 
     def _receiver(self, with_fds):
         """A function returning (message, received fd or -1).  Only a

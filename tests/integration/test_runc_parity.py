@@ -8,7 +8,9 @@ runc too:
 so that it checks runc's behaviour, not ours.  (runc 1.1.5 here.)"""
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 
 import pytest
 
@@ -175,6 +177,60 @@ def test_hooks_get_the_runtimes_environment_and_working_directory(env, own_rootf
 
 
 # -- mounts -----------------------------------------------------------------
+
+@pytest.mark.parametrize("joins", [False, True])
+def test_a_bind_source_the_mapped_root_cannot_reach(env, userns_rootfs, joins):
+    """The source lies under a host-root directory of mode 000: runc opens
+    it as host root, before the container's user namespace confines it.
+    (joins: the container also joins a network namespace, which makes
+    pyrunc create its namespaces one by one, not with the clone.)"""
+    top = tempfile.mkdtemp(prefix="pyrunc-locked-", dir="/tmp")
+    holder = None
+    try:
+        os.makedirs(top + "/locked/src")
+        with open(top + "/locked/src/data", "w") as f:
+            f.write("reached\n")
+        os.chmod(top + "/locked/src/data", 0o644)
+        os.chmod(top + "/locked", 0)
+        env.rootfs = userns_rootfs
+        spec = env.spec(["sh", "-c", "cat /mnt/src/data /mnt/file; ls -l /proc/$$/fd/"])
+        spec["linux"]["namespaces"].append({"type": "user"})
+        for key in ("uidMappings", "gidMappings"):
+            spec["linux"][key] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        spec["mounts"] = [m for m in spec["mounts"] if m["destination"] != "/sys/fs/cgroup"]
+        if joins:
+            holder = subprocess.Popen(["unshare", "-n", "sh", "-c", "echo made; exec sleep 60"],
+                                      stdout=subprocess.PIPE)
+            assert readline(holder.stdout) == "made\n"
+            for ns in spec["linux"]["namespaces"]:
+                if ns["type"] == "network":
+                    ns["path"] = "/proc/%d/ns/net" % holder.pid
+            for m in spec["mounts"]:
+                if m["type"] == "sysfs":
+                    # (a network namespace the user namespace does not own:
+                    # runc 1.1 does not bind /sys for it itself)
+                    m.update(type="bind", source="/sys", options=["rbind", "ro"])
+        spec["mounts"] += [
+            {"destination": "/mnt/src", "type": "bind", "source": top + "/locked/src",
+             "options": ["bind", "ro"]},
+            {"destination": "/mnt/file", "type": "bind", "source": top + "/locked/src/data",
+             "options": ["bind"]}]
+        r = env.run(spec)
+        assert r.returncode == 0, r.stderr
+        lines = r.stdout.splitlines()
+        assert lines[:2] == ["reached", "reached"], r.stdout
+        # The process holds none of the fds the runtime opened: fds with a
+        # target are its stdio (busybox's ls runs in the shell, its own
+        # fd of the directory shows no target).
+        assert [l.split("->")[0].split()[-1] for l in lines if "->" in l] == ["0", "1", "2"], \
+            r.stdout
+    finally:
+        if holder is not None:
+            holder.kill()
+            holder.wait()
+        os.chmod(top + "/locked", 0o700)
+        shutil.rmtree(top)
+
 
 def test_a_tmpfs_without_mode_takes_its_mountpoints(env, own_rootfs):
     (own_rootfs / "data").mkdir()

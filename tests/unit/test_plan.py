@@ -3,7 +3,7 @@ import pytest
 
 from pyrunc import linux as L
 from pyrunc.errors import ConfigError
-from pyrunc.plan import (SYNC_CGROUP, SYNC_HOOKS, SYNC_SETUP, SYNC_TIMENS, HostInfo,
+from pyrunc.plan import (SYNC_CGROUP, SYNC_HOOKS, SYNC_SETUP, SYNC_SOURCES, SYNC_TIMENS, HostInfo,
                          make_exec_plan, make_plan, map_text, parse_mount_options)
 from pyrunc.specgen import default_spec as runc_template
 
@@ -100,6 +100,53 @@ def test_user_namespace_maps_are_text_for_proc():
     # mknod is not allowed in a user namespace: devices are bind mounts
     assert not steps(plan, "MKNOD")
     assert {s.slots["s2"] for s in steps(plan, "BIND_DEV")} >= {"/dev/null", "/dev/tty"}
+
+
+def _userns_spec_with_binds(n):
+    spec = default_spec()
+    spec["linux"]["namespaces"].append({"type": "user"})
+    spec["linux"]["uidMappings"] = spec["linux"]["gidMappings"] = [
+        {"containerID": 0, "hostID": 100000, "size": 65536}]
+    spec["mounts"] += [{"destination": "/m%d" % i, "type": "bind", "source": "src%d" % i,
+                        "options": ["rbind"]} for i in range(n)]
+    return spec
+
+
+def test_in_a_user_namespace_the_runtime_opens_the_bind_sources_for_the_child():
+    plan = plan_for(_userns_spec_with_binds(2))
+    # (the clone made the mount namespace: the first sync serves both)
+    assert plan.steps[0].kind == "SYNC" and plan.steps[0].slots["a"] == SYNC_SETUP | SYNC_SOURCES
+    assert plan.bind_sources == ["/bundle/src0", "/bundle/src1"]
+    binds = [s for s in steps(plan, "MOUNT") if s.slots["s1"] in plan.bind_sources]
+    assert [(s.slots["d"] & 32, s.slots["d"] >> 8) for s in binds] == [(32, 0), (32, 1)]
+    # past what one message can pass, the child looks the source up itself
+    plan = plan_for(_userns_spec_with_binds(300))
+    assert len(plan.bind_sources) == 253
+    assert steps(plan, "MOUNT")[-1].slots["d"] & 32 == 0
+
+
+def test_bind_sources_are_opened_once_the_mount_namespace_is_there():
+    spec = _userns_spec_with_binds(1)
+    for ns in spec["linux"]["namespaces"]:
+        if ns["type"] == "network":
+            ns["path"] = "/proc/1/ns/net"
+    plan = plan_for(spec)
+    order = kinds(plan)
+    sources = [i for i, s in enumerate(plan.steps)
+               if s.kind == "SYNC" and s.slots["a"] & SYNC_SOURCES]
+    new_mnt = [i for i, s in enumerate(plan.steps)
+               if s.kind == "UNSHARE" and s.slots["a"] & L.CLONE_NEWNS]
+    assert len(sources) == 1 and new_mnt[0] < sources[0] < order.index("FORK")
+
+
+def test_without_a_user_namespace_bind_sources_are_the_childs_to_open():
+    spec = default_spec()
+    spec["mounts"].append({"destination": "/m", "type": "bind", "source": "/src",
+                           "options": ["rbind"]})
+    plan = plan_for(spec)
+    assert plan.bind_sources is None
+    assert not any(s.slots.get("a", 0) & SYNC_SOURCES for s in steps(plan, "SYNC"))
+    assert not any(s.slots.get("d", 0) & 32 for s in steps(plan, "MOUNT"))
 
 
 def test_user_namespace_without_mappings_is_an_error():
