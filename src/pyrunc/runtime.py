@@ -18,7 +18,7 @@ import _signal
 
 from . import state as st
 from .cgroups import Cgroups
-from .errors import ConfigError, PyruncError, SpawnError, WrongState, quote, strerror
+from .errors import PyruncError, SpawnError, WrongState, quote, strerror
 from .files import write_once
 from .hooks import run_hooks, run_hooks_warn
 from .log import Logger
@@ -67,6 +67,8 @@ class Runtime:
 
     def _create(self, sd, config, data, bundle, rootfs, pid_file, no_pivot, no_new_keyring,
                 preserve_fds, on_console, keep):
+        from . import host
+        from .notify import send_to_seccomp_listener
         from .plan import SYNC_HOOKS, SYNC_SETUP, SYNC_SOURCES, SYNC_TIMENS, make_plan, \
             shares_host_mount_ns
         linux = config.get("linux") or {}
@@ -77,7 +79,7 @@ class Runtime:
         fifo_fd = -1
         host_mount = None
         try:
-            _check_joined_namespaces(linux)
+            host.check_joined_namespaces(linux)
             cgroups = Cgroups.for_config(linux.get("cgroupsPath"), sd.id, self.systemd)
             # If this process is killed from here on, `delete --force` finds
             # what to remove (the child dies with us: PR_SET_PDEATHSIG): all
@@ -91,12 +93,12 @@ class Runtime:
             sd.save(state)
             cgroups.setup(linux.get("resources"), self.log.warn, linux.get("devices") or ())
             process = config.get("process")
-            host = _host_info(cgroups, process, linux.get("mountLabel"))
+            facts = host.host_info(cgroups, process, linux.get("mountLabel"))
             if no_pivot:
-                host.kernel_fs_mounts = _kernel_fs_mounts(rootfs)
+                facts.kernel_fs_mounts = host.kernel_fs_mounts(rootfs)
             if process is not None:
-                _give_home(process, rootfs)
-            plan = make_plan(config, bundle, rootfs, host, no_pivot=no_pivot,
+                host.give_home(process, rootfs)
+            plan = make_plan(config, bundle, rootfs, facts, no_pivot=no_pivot,
                              no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
                              container_id=sd.id, listen_fds=self.listen_fds)
             plan.steps.insert(0, _close_step(sd.lock_fd))
@@ -153,7 +155,7 @@ class Runtime:
             on_seccomp_fd = None
             if plan.seccomp_listener is not None:
                 def on_seccomp_fd(fd, _pid):
-                    _send_to_seccomp_listener(plan.seccomp_listener, fd, child.pid, sd.id,
+                    send_to_seccomp_listener(plan.seccomp_listener, fd, child.pid, sd.id,
                                               bundle, annotations)
             child.run(on_sync, on_seccomp_fd, on_console)
             pid = child.pid
@@ -451,11 +453,12 @@ class Runtime:
         the container (unless keep); returns the exit code (128+N for
         signal N).  A terminal in the foreground without console_socket
         is relayed to this process's stdio."""
+        from .foreground import become_subreaper, keep_master, supervise
         masters = []
         kept = []
-        relay_to = None if detach else (lambda fd: masters.append(_keep_master(fd)))
+        relay_to = None if detach else (lambda fd: masters.append(keep_master(fd)))
         if not detach and self.subreaper:
-            _become_subreaper()
+            become_subreaper()
         try:
             pid = self.create(cid, bundle, pid_file=pid_file, no_pivot=no_pivot,
                               no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
@@ -465,8 +468,8 @@ class Runtime:
                 self.start(cid)
                 return 0
             try:
-                status = self._supervise(pid, masters[0] if masters else None,
-                                         lambda: self.start(cid), late=kept[0])
+                status = supervise(pid, self.log, self.subreaper, masters[0] if masters else None,
+                                   lambda: self.start(cid), late=kept[0])
             except BaseException:
                 self.delete(cid, force=True)
                 raise
@@ -478,44 +481,6 @@ class Runtime:
                 os.close(fd)
             for child in kept:
                 child.close()
-
-    def _supervise(self, pid, master=None, first=None, forwarder=None, late=None):
-        """The foreground: forward every catchable signal to pid, relay its
-        terminal, wait for it.  first() runs once the signals are
-        forwarded.  late: the init's Child, whose error from a step after
-        start (execve, startContainer hooks) is reported as runc reports
-        it.  Returns the exit code (128+N for signal N)."""
-        forwarder = forwarder or _Forwarder()
-        try:
-            forwarder.to(pid)
-            if first is not None:
-                first()
-            watch = {}
-            if late is not None:
-                def report():
-                    err = late.error_after_start()
-                    if err:
-                        self.log.error(err, echo=True)
-                    return False   # one message, or EOF at execve: done
-                if master is None:
-                    report()
-                else:
-                    watch[late.sock] = report
-            if master is not None:
-                from .console import relay
-                pidfd = os.pidfd_open(pid)
-                try:
-                    relay(master, pidfd, watch=watch)
-                finally:
-                    os.close(pidfd)
-            _, status = os.waitpid(pid, 0)
-        finally:
-            forwarder.restore()
-            if self.subreaper:
-                _reap_orphans()
-        if os.WIFSIGNALED(status):
-            return 128 + os.WTERMSIG(status)
-        return os.WEXITSTATUS(status)
 
     # -- exec --------------------------------------------------------------
     def saved_process(self, cid):
@@ -532,6 +497,7 @@ class Runtime:
         and return its exit code.  sub_cgroups: runc's --cgroup values,
         [CONTROLLER:]SUB, existing sub-cgroups of the container's to join."""
         from .console import check_mode
+        from .foreground import Forwarder, supervise
         terminal = bool(process.get("terminal"))
         check_mode(terminal, console_socket, detach)
         sock = None
@@ -542,13 +508,14 @@ class Runtime:
         # In the foreground, signals are caught from before the process
         # exists (it may run, and its caller signal us, before _exec
         # returns) and passed on once it does.
-        forwarder = None if detach else _Forwarder()
+        forwarder = None if detach else Forwarder()
         try:
             pid = self._exec(cid, process, detach, pid_file, sock, masters, preserve_fds,
                              ignore_paused, sub_cgroups)
             if detach:
                 return 0
-            return self._supervise(pid, masters[0] if masters else None, forwarder=forwarder)
+            return supervise(pid, self.log, self.subreaper, masters[0] if masters else None,
+                             forwarder=forwarder)
         finally:
             if forwarder is not None:
                 forwarder.restore()
@@ -559,6 +526,9 @@ class Runtime:
 
     def _exec(self, cid, process, detach, pid_file, sock, masters, preserve_fds,
               ignore_paused, sub_cgroups=()):
+        from . import host
+        from .foreground import become_subreaper, keep_master
+        from .notify import send_to_seccomp_listener
         from .plan import make_exec_plan
         child = None
         pidfd = -1
@@ -582,29 +552,29 @@ class Runtime:
             try:
                 if not st.init_alive(state):   # the pid was reused
                     raise WrongState("cannot exec in a stopped container")
-                _give_home(process, "/proc/%d/root" % state["pid"])
+                host.give_home(process, "/proc/%d/root" % state["pid"])
                 cgroups = Cgroups.from_state(state.get("cgroups"))
                 if sub_cgroups:
                     cgroups = cgroups.sub(sub_cgroups)
-                host = _host_info(cgroups, process)
-                plan = make_exec_plan(config, process, host, pidfd, state["pid"], preserve_fds,
+                facts = host.host_info(cgroups, process)
+                plan = make_exec_plan(config, process, facts, pidfd, state["pid"], preserve_fds,
                                       self.listen_fds)
                 plan.steps.insert(0, _close_step(sd.lock_fd))
                 self._announce(plan)
                 self._compile_seccomp(plan)
                 if not detach and self.subreaper:
-                    _become_subreaper()
+                    become_subreaper()
                 child = _Child(plan)
                 child.spawn()
                 sd.unlock()
                 on_seccomp_fd = None
                 if plan.seccomp_listener is not None:
                     def on_seccomp_fd(fd, _pid):
-                        _send_to_seccomp_listener(plan.seccomp_listener, fd, child.pid, sd.id,
+                        send_to_seccomp_listener(plan.seccomp_listener, fd, child.pid, sd.id,
                                                   state["bundle"], state.get("annotations"),
                                                   status)
                 on_console = sock.send if sock is not None else (
-                    lambda fd: masters.append(_keep_master(fd)))
+                    lambda fd: masters.append(keep_master(fd)))
                 child.run(lambda *_: (None, None, ()), on_seccomp_fd, on_console, until_exec=True)
                 pid = child.pid
                 if pid_file:
@@ -646,51 +616,6 @@ class _Locked:
         self.sd.unlock()
 
 
-# SIGKILL, SIGSTOP cannot be caught; faults are ours; SIGCHLD is for us.
-_NOT_FORWARDED = {4, 5, 7, 8, 9, 11, 17, 19, 13}
-
-
-class _Forwarder:
-    """Catch every signal that can be forwarded; pass each to the process
-    once to() names it (those that came before are passed on then)."""
-
-    def __init__(self):
-        self.pid = 0
-        self.pending = []
-        self.old = {}
-        for s in range(1, 32):
-            if s not in _NOT_FORWARDED:
-                try:
-                    self.old[s] = _signal.signal(s, self._on_signal)
-                except (OSError, ValueError):
-                    pass
-
-    def _on_signal(self, signum, _frame):
-        if not self.pid:
-            self.pending.append(signum)
-            return
-        try:
-            os.kill(self.pid, signum)
-        except ProcessLookupError:
-            pass
-
-    def to(self, pid):
-        self.pid = pid
-        pending, self.pending = self.pending, []
-        for signum in pending:
-            self._on_signal(signum, None)
-
-    def restore(self):
-        """Put the old handlers back; signals that came for a process that
-        never started are this process's own again (SIGTERM ends it)."""
-        old, self.old = self.old, {}
-        for s, h in old.items():
-            _signal.signal(s, h)
-        pending, self.pending = self.pending, []
-        for signum in pending:
-            os.kill(os.getpid(), signum)
-
-
 def _Child(plan):
     from .spawn import Child
     return Child(plan)
@@ -701,56 +626,6 @@ def _close_step(lock_fd):
     copy of its fd."""
     from .plan import Step
     return Step("CLOSE", "close the state lock", a=lock_fd)
-
-
-def _keep_master(fd):
-    """The pty master for the foreground relay, sized as our terminal."""
-    from .console import take_size
-    take_size(fd)
-    return os.dup(fd)
-
-
-def _become_subreaper():
-    from ._shim import lib
-    lib.pyrunc_set_child_subreaper()
-
-
-def _reap_orphans():
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-
-def _send_to_seccomp_listener(section, fd, pid, cid, bundle, annotations, status="creating"):
-    """runtime-spec "Seccomp": the listener fd and the container process
-    state, as one message with SCM_RIGHTS, over a connection to
-    listenerPath."""
-    import _socket
-    import sys
-    state = {"ociVersion": st.OCI_VERSION, "id": cid, "status": status, "pid": pid,
-             "bundle": bundle}
-    if annotations:
-        state["annotations"] = annotations
-    doc = {"ociVersion": st.OCI_VERSION, "fds": ["seccompFd"], "pid": pid,
-           "metadata": section.get("listenerMetadata") or "", "state": state}
-    from .jsonio import dumps
-    path = section["listenerPath"]
-    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-    try:
-        sock.connect(path)
-        sock.sendmsg([dumps(doc).encode()], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS,
-                                              fd.to_bytes(4, sys.byteorder))])
-    except OSError as e:
-        # (runc's words, which callers match on)
-        raise SpawnError('linux.seccomp.listenerPath: failed to connect with seccomp agent '
-                         'specified in the seccomp profile: "%s": %s'
-                         % (path, strerror(e.errno))) from None
-    finally:
-        sock.close()
 
 
 def _open_bind_sources(pid, sources):
@@ -834,130 +709,7 @@ def _wait_pidfds(fds, timeout_ms=10000):
         os.close(fd)
 
 
-def _check_joined_namespaces(linux):
-    """A joined mount namespace gets the container's mounts and pivot_root,
-    a joined network namespace its net.* sysctls: never the runtime's own
-    or the host's (pid 1's), which that would change for every process in
-    it (runc: `sysctl ... not allowed in host network namespace`)."""
-    sysctls = [k for k in linux.get("sysctl") or () if k.replace("/", ".").startswith("net.")]
-    for i, ns in enumerate(linux.get("namespaces") or ()):
-        kind = {"mount": "mnt", "network": "net"}.get(ns["type"])
-        if kind is None or not ns.get("path") or (kind == "net" and not sysctls):
-            continue
-        try:
-            target = os.stat(ns["path"])
-        except OSError as e:
-            raise ConfigError("linux.namespaces[%d].path: %s: %s"
-                              % (i, ns["path"], strerror(e.errno))) from None
-        for owner in ("self", "1"):
-            try:
-                own = os.stat("/proc/%s/ns/%s" % (owner, kind))
-            except OSError:
-                continue
-            if (own.st_dev, own.st_ino) != (target.st_dev, target.st_ino):
-                continue
-            whose = "runtime's own" if owner == "self" else "host's"
-            if kind == "net":
-                raise ConfigError('linux.sysctl: sysctl "%s" not allowed in host network '
-                                  'namespace (linux.namespaces[%d].path %s is the %s)'
-                                  % (sysctls[0], i, ns["path"], whose))
-            raise ConfigError("linux.namespaces[%d].path: %s is the %s mount namespace: "
-                              "refused" % (i, ns["path"], whose))
-
-
 def _write_pid_file(path, pid):
     path = os.path.abspath(path)
     st.write_atomic(path, str(pid).encode(), 0o644)
-
-
-def _host_info(cgroups, process, mount_label=None):
-    """What the planner needs of this machine for a process entering
-    `cgroups` (the LSMs are looked at only when labels are asked for)."""
-    from .plan import HostInfo
-    labels = mount_label or process is not None and (
-        process.get("apparmorProfile") or process.get("selinuxLabel"))
-    return HostInfo(cap_last_cap=_cap_last_cap(), bounding=_own_bounding(),
-                    cgroup_mounts=cgroups.dirs, parent_joins=cgroups.joined_by_parent,
-                    apparmor=bool(labels) and _apparmor_enabled(),
-                    selinux=bool(labels) and os.path.exists("/sys/fs/selinux/enforce"))
-
-
-def _kernel_fs_mounts(rootfs):
-    """The mount points of full procfs and sysfs mounts outside rootfs."""
-    from .cgroups import mountinfo_unescape
-    out = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split(" ")
-            kind = line.split(" - ", 1)[1].split(" ", 1)[0]
-            point = mountinfo_unescape(fields[4])
-            if kind in ("proc", "sysfs") and fields[3] == "/" and \
-                    point != rootfs and not point.startswith(rootfs + "/"):
-                out.append(point)
-    return out
-
-
-def _give_home(process, root):
-    """HOME for a process that has none, as runc sets it (see _home_of);
-    root: the container's root as the runtime reaches it."""
-    env = process.get("env") or ()
-    if not any(e.startswith("HOME=") for e in env):
-        uid = (process.get("user") or {}).get("uid", 0)
-        process["env"] = list(env) + ["HOME=" + _home_of(root, uid)]
-
-
-def _home_of(rootfs, uid):
-    """HOME for a process that has none, as runc sets it: the user's entry
-    in the rootfs's /etc/passwd, else "/".  Symlinks on the way (an image's
-    /etc/passwd -> ../usr/share/passwd) are followed inside the rootfs,
-    never out of it."""
-    from ._shim import lib
-    try:
-        root = os.open(rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-    except OSError:
-        return "/"
-    try:
-        fd = lib.pyrunc_open_in_root(root, b"/etc/passwd", os.O_RDONLY)
-    finally:
-        os.close(root)
-    if fd < 0:
-        return "/"
-    try:
-        with open(fd, "rb") as f:
-            data = f.read(1 << 20)
-    except OSError:
-        return "/"
-    for line in data.decode("utf-8", "replace").splitlines():
-        fields = line.split(":")
-        if len(fields) >= 6 and fields[2] == str(uid) and fields[5]:
-            return fields[5]
-    return "/"
-
-
-def _apparmor_enabled():
-    try:
-        with open("/sys/module/apparmor/parameters/enabled") as f:
-            return f.read().strip() == "Y"
-    except OSError:
-        return False
-
-
-def _own_bounding():
-    """The runtime's bounding set: the capabilities it can grant."""
-    try:
-        with open("/proc/self/status", "rb") as f:
-            for line in f:
-                if line.startswith(b"CapBnd:"):
-                    return int(line.split()[1], 16)
-    except (OSError, ValueError):
-        pass
-    return ~0
-
-
-def _cap_last_cap():
-    try:
-        with open("/proc/sys/kernel/cap_last_cap") as f:
-            return int(f.read())
-    except OSError:
-        return 40
 

@@ -168,7 +168,7 @@ def test_personality_flags_reach_the_process(env):
 
 
 def test_lsm_labels_on_a_host_without_the_lsm_are_warnings(env):
-    from pyrunc.runtime import _apparmor_enabled
+    from pyrunc.host import apparmor_enabled as _apparmor_enabled
     if os.path.exists("/sys/fs/selinux/enforce") or _apparmor_enabled():
         pytest.skip("SELinux or AppArmor is enabled here: labels are applied, not warned about")
     spec = env.spec(["true"])
@@ -199,7 +199,7 @@ profile %s flags=(attach_disconnected,mediate_deleted) {
 
 
 def test_apparmor_profile_confines_the_process(env, own_rootfs):
-    from pyrunc.runtime import _apparmor_enabled
+    from pyrunc.host import apparmor_enabled as _apparmor_enabled
     import shutil
     if not _apparmor_enabled():
         pytest.skip("AppArmor is not enabled on this kernel (the v2 VM has it)")

@@ -1,0 +1,114 @@
+"""The foreground of `run` and `exec`: the runtime stays with the
+container's process, passes on the signals it gets, relays its terminal,
+reaps what it leaves (as a child subreaper) and returns its exit status."""
+import os
+
+# _signal, not signal: the signal module builds enums at import (~2 ms).
+import _signal
+
+
+# SIGKILL, SIGSTOP cannot be caught; faults are ours; SIGCHLD is for us.
+NOT_FORWARDED = {4, 5, 7, 8, 9, 11, 17, 19, 13}
+
+
+class Forwarder:
+    """Catch every signal that can be forwarded; pass each to the process
+    once to() names it (those that came before are passed on then)."""
+
+    def __init__(self):
+        self.pid = 0
+        self.pending = []
+        self.old = {}
+        for s in range(1, 32):
+            if s not in NOT_FORWARDED:
+                try:
+                    self.old[s] = _signal.signal(s, self._on_signal)
+                except (OSError, ValueError):
+                    pass
+
+    def _on_signal(self, signum, _frame):
+        if not self.pid:
+            self.pending.append(signum)
+            return
+        try:
+            os.kill(self.pid, signum)
+        except ProcessLookupError:
+            pass
+
+    def to(self, pid):
+        self.pid = pid
+        pending, self.pending = self.pending, []
+        for signum in pending:
+            self._on_signal(signum, None)
+
+    def restore(self):
+        """Put the old handlers back; signals that came for a process that
+        never started are this process's own again (SIGTERM ends it)."""
+        old, self.old = self.old, {}
+        for s, h in old.items():
+            _signal.signal(s, h)
+        pending, self.pending = self.pending, []
+        for signum in pending:
+            os.kill(os.getpid(), signum)
+
+
+def keep_master(fd):
+    """The pty master for the foreground relay, sized as our terminal."""
+    from .console import take_size
+    take_size(fd)
+    return os.dup(fd)
+
+
+def become_subreaper():
+    from ._shim import lib
+    lib.pyrunc_set_child_subreaper()
+
+
+def reap_orphans():
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def supervise(pid, log, subreaper, master=None, first=None, forwarder=None, late=None):
+    """Forward every catchable signal to pid, relay its terminal (master),
+    wait for it.  first() runs once the signals are forwarded.  late: the
+    init's Child, whose error from a step after start (execve,
+    startContainer hooks) is reported as runc reports it, on log.
+    subreaper: reap the orphans the process left.  Returns the exit code
+    (128+N for signal N)."""
+    forwarder = forwarder or Forwarder()
+    try:
+        forwarder.to(pid)
+        if first is not None:
+            first()
+        watch = {}
+        if late is not None:
+            def report():
+                err = late.error_after_start()
+                if err:
+                    log.error(err, echo=True)
+                return False   # one message, or EOF at execve: done
+            if master is None:
+                report()
+            else:
+                watch[late.sock] = report
+        if master is not None:
+            from .console import relay
+            pidfd = os.pidfd_open(pid)
+            try:
+                relay(master, pidfd, watch=watch)
+            finally:
+                os.close(pidfd)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        forwarder.restore()
+        if subreaper:
+            reap_orphans()
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
