@@ -824,6 +824,25 @@ static int op_mount(struct child *c, struct pyrunc_op *op, int index)
     return r;
 }
 
+/* fds a, b, c become 0, 1, 2: first each is copied above 2, so that a
+ * swap (stdin given as 1, stdout as 0) takes no fd before it is read. */
+static int op_stdio(struct pyrunc_op *op)
+{
+    long long want[3] = {op->a, op->b, op->c};
+    int high[3] = {-1, -1, -1}, i, r = 0;
+
+    for (i = 0; i < 3 && r == 0; i++)
+        if (want[i] >= 0 && (high[i] = fcntl((int)want[i], F_DUPFD_CLOEXEC, 3)) < 0)
+            r = -errno;
+    for (i = 0; i < 3 && r == 0; i++)
+        if (high[i] >= 0 && dup2(high[i], i) < 0)
+            r = -errno;
+    for (i = 0; i < 3; i++)
+        if (high[i] >= 0)
+            close(high[i]);
+    return r;
+}
+
 /* A new network namespace has "lo", down: up it goes, as runc does. */
 static int op_loopback(void)
 {
@@ -1648,6 +1667,8 @@ static int run_op(struct child *c, struct pyrunc_op *op, int index)
     case PYRUNC_OP_DETACH:
         prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
         return 0;
+    case PYRUNC_OP_STDIO:
+        return op_stdio(op);
     case PYRUNC_OP_CONSOLE:
         return op_console(c, op, index);
     case PYRUNC_OP_SECCOMP:

@@ -106,6 +106,8 @@ enum pyrunc_op_kind {
                                 /dev/null and what it owns already */
     PYRUNC_OP_HIDE_MOUNT,    /* s1 host path of a procfs or sysfs: detach
                                 it, else cover it with a tmpfs (--no-pivot) */
+    PYRUNC_OP_STDIO,         /* a, b, c: the fds to become 0, 1, 2 (-1:
+                                keep that one): a library caller's pipes */
     PYRUNC_OP_CONSOLE,       /* a rows, b columns (0: leave the size), c 1:
                                 bind the pty over /dev/console.  Open the
                                 container's /dev/ptmx (a devpts), get the

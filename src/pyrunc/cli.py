@@ -10,6 +10,7 @@ import os
 import sys
 
 from .errors import BadArgument, PyruncError
+from .update import UPDATE_FLAGS
 
 VERSION = "0.1.0"
 
@@ -74,9 +75,12 @@ def _uint(text):
 
 def _runtime(g):
     from .runtime import Runtime
-    rt = Runtime(g.root, g.logger, systemd=g.systemd_cgroup, subreaper=True)
-    rt.listen_fds = listen_fds(os.environ, os.getpid())
-    return rt
+    return Runtime(g.root, logger=g.logger, systemd_cgroup=g.systemd_cgroup, subreaper=True,
+                   listen_fds=listen_fds(os.environ, os.getpid()))
+
+
+def _container(g, cid):
+    return _runtime(g).container(cid)
 
 
 def listen_fds(environ, pid):
@@ -99,7 +103,8 @@ def cmd_run(g, o, a):
     rt.subreaper = not o.no_subreaper
     return rt.run(a[0], o.bundle, pid_file=o.pid_file, no_pivot=o.no_pivot,
                   no_new_keyring=o.no_new_keyring, preserve_fds=o.preserve_fds,
-                  detach=o.detach, console_socket=o.console_socket, keep=o.keep)
+                  detach=o.detach, console_socket=o.console_socket, keep=o.keep,
+                  forward_signals=True)
 
 
 class ExecFailed(PyruncError):
@@ -112,95 +117,34 @@ class ExecFailed(PyruncError):
 def cmd_exec(g, o, a):
     """Every failure of runc's exec is `exec failed: ...` with status 255."""
     from .errors import SpawnError
-    rt = _runtime(g)
+    c = _container(g, a[0])
+    common = dict(detach=o.detach, pid_file=o.pid_file, console_socket=o.console_socket,
+                  preserve_fds=o.preserve_fds, ignore_paused=o.ignore_paused, cgroup=o.cgroup,
+                  forward_signals=True)
     try:
         if o.process:
-            process = load_process_file(o.process)
+            from .processes import load_process_file
+            status = c.exec(process=load_process_file(o.process), **common)
         else:
-            process = exec_process(rt.saved_process(a[0]), o, a[1:])
-        return rt.exec(a[0], process, detach=o.detach, pid_file=o.pid_file,
-                       console_socket=o.console_socket, preserve_fds=o.preserve_fds,
-                       ignore_paused=o.ignore_paused, sub_cgroups=o.cgroup)
+            status = c.exec(a[1:], tty=o.tty, env=o.env, cwd=o.cwd, user=o.user,
+                            additional_gids=o.additional_gids, caps=o.cap,
+                            no_new_privileges=o.no_new_privs, apparmor=o.apparmor,
+                            selinux_label=o.process_label, **common)
     except SpawnError as e:
         raise ExecFailed("exec failed: unable to start container process: %s" % e) from None
     except PyruncError as e:
         raise ExecFailed("exec failed: %s" % e) from None
-
-
-def load_process_file(path):
-    from .bundle import check_process, read_json
-    process = read_json(path, "--process %s" % path)
-    check_process(process)
-    return process
-
-
-def exec_process(base, o, args):
-    """The process of `exec ID ARGS...`: the container's own process with
-    the flags applied (runc's rules)."""
-    from .bundle import check_process
-    from .linux import CAP_NUMBERS
-    if not args:
-        raise BadArgument("exec: no command given (exec ID COMMAND [ARG...] or --process FILE)")
-    p = dict(base or {"cwd": "/", "env": []})
-    p["args"] = list(args)
-    p["terminal"] = bool(o.tty)
-    p.pop("consoleSize", None)
-    p["env"] = merge_env(p.get("env") or (), o.env)
-    if o.cwd:
-        p["cwd"] = o.cwd
-    user = dict(p.get("user") or {})
-    if o.user:
-        uid, _, gid = o.user.partition(":")
-        if not uid.isdigit() or (gid and not gid.isdigit()):
-            raise BadArgument("--user %r: expected UID[:GID] (numbers)" % o.user)
-        user["uid"] = int(uid)
-        user["gid"] = int(gid) if gid else 0
-    if o.additional_gids:
-        user["additionalGids"] = list(user.get("additionalGids") or ()) + o.additional_gids
-    p["user"] = user
-    if o.cap:
-        caps = {k: list(v) for k, v in (p.get("capabilities") or {}).items()}
-        for name in o.cap:
-            cap = name.upper() if name.upper().startswith("CAP_") else "CAP_" + name.upper()
-            if cap not in CAP_NUMBERS:
-                raise BadArgument("--cap %r: unknown capability" % name)
-            for kind in ("bounding", "effective", "permitted"):
-                if cap not in caps.setdefault(kind, []):
-                    caps[kind].append(cap)
-        p["capabilities"] = caps
-    if o.no_new_privs:
-        p["noNewPrivileges"] = True
-    if o.apparmor:
-        p["apparmorProfile"] = o.apparmor
-    if o.process_label:
-        p["selinuxLabel"] = o.process_label
-    check_process(p)
-    return p
-
-
-def merge_env(env, more):
-    """exec -e K=V: a K the process has gets the new value, in its place
-    (runc); a new K is added at the end."""
-    out = list(env)
-    where = {e.partition("=")[0]: i for i, e in enumerate(out)}
-    for e in more:
-        key = e.partition("=")[0]
-        if key in where:
-            out[where[key]] = e
-        else:
-            where[key] = len(out)
-            out.append(e)
-    return out
+    return 0 if o.detach else status
 
 
 def cmd_start(g, o, a):
-    _runtime(g).start(a[0])
+    _container(g, a[0]).start()
     return 0
 
 
 def cmd_state(g, o, a):
     from .jsonio import dumps
-    sys.stdout.write(dumps(_runtime(g).state(a[0]), indent=2) + "\n")
+    sys.stdout.write(dumps(_container(g, a[0]).state().to_dict(), indent=2) + "\n")
     return 0
 
 
@@ -210,17 +154,17 @@ def cmd_kill(g, o, a):
     sig = parse_signal(text)
     if sig is None:
         raise BadArgument("unknown signal %r" % text)
-    _runtime(g).kill(a[0], sig, all_processes=o.all)
+    _container(g, a[0]).kill(sig, all=o.all)
     return 0
 
 
 def cmd_delete(g, o, a):
-    _runtime(g).delete(a[0], force=o.force)
+    _container(g, a[0]).delete(force=o.force)
     return 0
 
 
 def cmd_list(g, o, a):
-    states = _runtime(g).list()
+    states = [s.to_dict() for s in _runtime(g).states()]
     if o.quiet:
         sys.stdout.write("".join(s["id"] + "\n" for s in states))
     elif o.format == "json":
@@ -237,109 +181,43 @@ def cmd_list(g, o, a):
 
 
 def cmd_pause(g, o, a):
-    _runtime(g).pause(a[0])
+    _container(g, a[0]).pause()
     return 0
 
 
 def cmd_resume(g, o, a):
-    _runtime(g).resume(a[0])
+    _container(g, a[0]).resume()
     return 0
 
 
-# update's flags: name -> (section, field, parser)
-# update's flags, runc's names: name -> (section, field, parser)
-UPDATE_FLAGS = {
-    "blkio_weight": ("blockIO", "weight", "int"), "cpu_period": ("cpu", "period", "int"),
-    "cpu_quota": ("cpu", "quota", "int"), "cpu_burst": ("cpu", "burst", "int"),
-    "cpu_share": ("cpu", "shares", "int"), "cpu_rt_period": ("cpu", "realtimePeriod", "int"),
-    "cpu_rt_runtime": ("cpu", "realtimeRuntime", "int"), "cpuset_cpus": ("cpu", "cpus", "str"),
-    "cpuset_mems": ("cpu", "mems", "str"), "kernel_memory": ("memory", "kernel", "bytes"),
-    "kernel_memory_tcp": ("memory", "kernelTCP", "bytes"), "memory": ("memory", "limit", "bytes"),
-    "cpu_idle": ("cpu", "idle", "int"), "memory_reservation": ("memory", "reservation", "bytes"),
-    "memory_swap": ("memory", "swap", "bytes"), "pids_limit": ("pids", "limit", "int"),
-}
-
-
-def parse_bytes(text):
-    """runc's sizes: 1024, 512k, 64m, 2g (powers of 1024), -1."""
-    t = text.strip().lower().rstrip("b")
-    mult = 1
-    if t and t[-1] in "kmgt":
-        mult = 1024 ** ("kmgt".index(t[-1]) + 1)
-        t = t[:-1]
-    try:
-        value = float(t) if "." in t else int(t)
-    except ValueError:
-        raise BadArgument("invalid size %r" % text) from None
-    return -1 if value == -1 else int(value * mult)
-
-
-def update_resources(o):
-    """The linux.resources object of an update: --resources, else the flags
-    (with --resources the other flags are ignored, as by runc)."""
-    from .bundle import check_resources
-    res = {}
-    if o.resources:
-        from .bundle import MAX_CONFIG_SIZE, parse_json, read_json
-        if o.resources == "-":
-            # (one byte more than allowed, for parse_json to refuse)
-            res = parse_json(sys.stdin.buffer.read(MAX_CONFIG_SIZE + 1), "--resources")
-        else:
-            res = read_json(o.resources, "--resources %s" % o.resources)
-        check_resources(res, "resources")
-        return res
-    if o.l3_cache_schema or o.mem_bw_schema:
-        raise BadArgument("--l3-cache-schema, --mem-bw-schema: Intel RDT is not supported by "
-                          "this version of pyrunc")
-    for dest, (section, field, kind) in UPDATE_FLAGS.items():
-        text = getattr(o, dest)
-        if text is None:
-            continue
-        if kind == "bytes":
-            value = parse_bytes(text)
-        elif kind == "int":
-            try:
-                value = int(text)
-            except ValueError:
-                raise BadArgument("--%s: invalid number %r" % (dest.replace("_", "-"), text)) \
-                    from None
-        else:
-            value = text
-        res.setdefault(section, {})[field] = value
-    check_resources(res, "resources")
-    return res
-
-
 def cmd_update(g, o, a):
-    _runtime(g).update(a[0], update_resources(o))
+    """--resources FILE|- (the other flags are then ignored, as by runc),
+    else runc's flags."""
+    c = _container(g, a[0])
+    if o.resources:
+        from .update import resources_from_json
+        if o.resources == "-":
+            from .bundle import MAX_CONFIG_SIZE
+            # (one byte more than allowed, for parse_json to refuse)
+            data = sys.stdin.buffer.read(MAX_CONFIG_SIZE + 1)
+            c.update(resources_from_json(data, "--resources"))
+        else:
+            from .bundle import read_file
+            name = "--resources %s" % o.resources
+            c.update(resources_from_json(read_file(o.resources, name), name))
+        return 0
+    flags = {dest: getattr(o, dest) for dest in UPDATE_FLAGS}
+    c.update(l3_cache_schema=o.l3_cache_schema, mem_bw_schema=o.mem_bw_schema, **flags)
     return 0
 
 
 def cmd_ps(g, o, a):
-    pids = _runtime(g).pids(a[0])
+    c = _container(g, a[0])
     if o.format == "json":
         from .jsonio import dumps
-        sys.stdout.write(dumps(pids) + "\n")
+        sys.stdout.write(dumps(c.pids()) + "\n")
         return 0
-    import subprocess
-    try:
-        out = subprocess.run(["ps"] + (a[1:] or ["-ef"]), capture_output=True, text=True,
-                             check=True).stdout
-    except (OSError, subprocess.CalledProcessError) as e:
-        raise PyruncError("ps: %s" % (getattr(e, "stderr", "") or e).strip()) from None
-    lines = out.splitlines()
-    if not lines:
-        return 0
-    header = lines[0].split()
-    if "PID" not in header:
-        raise PyruncError("ps: no PID column in its output")
-    col = header.index("PID")
-    wanted = set(pids)
-    sys.stdout.write(lines[0] + "\n")
-    for line in lines[1:]:
-        fields = line.split()
-        if len(fields) > col and fields[col].isdigit() and int(fields[col]) in wanted:
-            sys.stdout.write(line + "\n")
+    sys.stdout.write("".join(line + "\n" for line in c.ps(a[1:] or ["-ef"])))
     return 0
 
 
@@ -371,7 +249,11 @@ def cmd_events(g, o, a):
     def emit(event):
         sys.stdout.write(dumps(event) + "\n")
         sys.stdout.flush()
-    _runtime(g).events(a[0], interval, emit, stats_only=o.stats)
+    c = _container(g, a[0])
+    if o.stats:
+        emit({"type": "stats", "id": c.id, "data": c.stats()})
+    else:
+        c.events(emit, interval)
     return 0
 
 

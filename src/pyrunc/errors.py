@@ -71,3 +71,7 @@ def strerror(err):
     """`operation not permitted`: errno text in runc's lower-case style."""
     msg = os.strerror(err)
     return msg[:1].lower() + msg[1:]
+
+
+class PyruncWarning(UserWarning):
+    """What a library Runtime without on_warning says through warnings.warn."""

@@ -75,15 +75,17 @@ def reap_orphans():
 
 
 def supervise(pid, log, subreaper, master=None, first=None, forwarder=None, late=None):
-    """Forward every catchable signal to pid, relay its terminal (master),
-    wait for it.  first() runs once the signals are forwarded.  late: the
+    """Forward every catchable signal to pid (with forwarder, a Forwarder
+    made before pid existed; None: no handler is installed), relay its
+    terminal (master), wait for it.  first() runs once the signals are
+    forwarded.  late: the
     init's Child, whose error from a step after start (execve,
     startContainer hooks) is reported as runc reports it, on log.
     subreaper: reap the orphans the process left.  Returns the exit code
     (128+N for signal N)."""
-    forwarder = forwarder or Forwarder()
     try:
-        forwarder.to(pid)
+        if forwarder is not None:
+            forwarder.to(pid)
         if first is not None:
             first()
         watch = {}
@@ -106,7 +108,8 @@ def supervise(pid, log, subreaper, master=None, first=None, forwarder=None, late
                 os.close(pidfd)
         _, status = os.waitpid(pid, 0)
     finally:
-        forwarder.restore()
+        if forwarder is not None:
+            forwarder.restore()
         if subreaper:
             reap_orphans()
     if os.WIFSIGNALED(status):

@@ -210,9 +210,12 @@ def shares_host_mount_ns(linux):
 
 
 def make_plan(config, bundle, rootfs, host, no_pivot=False, no_new_keyring=False,
-              preserve_fds=0, container_id="", listen_fds=0):
-    """Turn a checked config into a SpawnPlan."""
+              preserve_fds=0, container_id="", listen_fds=0, lock_fd=-1, stdio=None):
+    """Turn a checked config into a SpawnPlan.  lock_fd: the state lock,
+    which the child closes first; stdio: (in, out, err) fds the process
+    gets instead of the runtime's own (None or -1: the runtime's)."""
     plan = SpawnPlan()
+    _plan_first_steps(plan, lock_fd, stdio)
     linux = config.get("linux") or {}
     process = config.get("process")
     plan.has_process = process is not None
@@ -270,6 +273,15 @@ def make_plan(config, bundle, rootfs, host, no_pivot=False, no_new_keyring=False
         plan.add("READY", "signal created")
         plan.fifo_step = plan.add("WAIT_START", "wait on the exec fifo", a=-1)
     return plan
+
+
+def _plan_first_steps(plan, lock_fd, stdio):
+    if lock_fd >= 0:
+        # a flock lives as long as any copy of its fd: the child's goes
+        plan.add("CLOSE", "close the state lock", a=lock_fd)
+    if stdio is not None and any(fd is not None and fd >= 0 for fd in stdio):
+        a, b, c = (-1 if fd is None else fd for fd in stdio)
+        plan.add("STDIO", "take the stdio given (%d %d %d)" % (a, b, c), a=a, b=b, c=c)
 
 
 # Sysctls a namespace owns (runc's list); any other one would change the host.
@@ -622,7 +634,8 @@ def _plan_console(plan, process, console):
              b=size.get("width", 0), c=int(console))
 
 
-def make_exec_plan(config, process, host, pidfd, init_pid, preserve_fds=0, listen_fds=0):
+def make_exec_plan(config, process, host, pidfd, init_pid, preserve_fds=0, listen_fds=0,
+                   lock_fd=-1, stdio=None):
     """The plan of `exec`: a process that enters the running container
     whose config is `config` (its init is init_pid, held by pidfd) and runs
     `process` (a checked process object).
@@ -631,8 +644,9 @@ def make_exec_plan(config, process, host, pidfd, init_pid, preserve_fds=0, liste
     lock (the paths are the host's), then every namespace of the container at once
     through the pidfd (the kernel orders them, user first), forks once more
     into the pid (and time) namespace, and sets up the process as create
-    does for the init."""
+    does for the init.  lock_fd and stdio as for make_plan."""
     plan = SpawnPlan()
+    _plan_first_steps(plan, lock_fd, stdio)
     linux = config.get("linux") or {}
     kinds = {ns["type"] for ns in linux.get("namespaces") or ()}
     plan.self_join = True

@@ -217,18 +217,24 @@ def list_ids(root):
         return []
 
 
-def process_start_time(pid):
-    """Field 22 of /proc/<pid>/stat (clock ticks since boot), or None if the
-    process is gone or a zombie: identifies a process across pid reuse."""
+def proc_stat(pid):
+    """(state letter, parent pid, start time) of /proc/<pid>/stat, or None
+    if the process is gone.  The start time (field 22, clock ticks since
+    boot) identifies a process across pid reuse."""
     try:
         with open("/proc/%d/stat" % pid, "rb") as f:
             data = f.read()
     except (FileNotFoundError, ProcessLookupError):
         return None
     fields = data[data.rindex(b")") + 2:].split()
-    if fields[0] in (b"Z", b"X"):
-        return None
-    return int(fields[19])
+    return fields[0].decode(), int(fields[1]), int(fields[19])
+
+
+def process_start_time(pid):
+    """The start time of a live process, or None if it is gone or a
+    zombie."""
+    stat = proc_stat(pid)
+    return None if stat is None or stat[0] in ("Z", "X") else stat[2]
 
 
 def init_alive(state):
