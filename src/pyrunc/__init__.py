@@ -15,9 +15,10 @@ __version__ = "0.1.0"
 
 __all__ = ["Runtime", "Container", "State", "PyruncError", "ConfigError", "BadArgument",
            "ContainerNotFound", "ContainerExists", "WrongState", "SpawnError", "HookError",
-           "PyruncWarning", "__version__"]
+           "PyruncWarning", "default_spec", "__version__"]
 
-_WHERE = {"Runtime": "runtime", "Container": "container", "State": "container"}
+_WHERE = {"Runtime": "runtime", "Container": "container", "State": "container",
+          "default_spec": "specgen"}
 
 
 def __getattr__(name):

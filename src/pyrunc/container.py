@@ -98,12 +98,39 @@ class Container:
 
     @property
     def status(self):
+        """The status now: created, running, paused or stopped."""
         return self.state().status
 
     @property
     def pid(self):
         """The init's pid (0 once stopped)."""
         return self.state().pid
+
+    def wait(self):
+        """Wait until the init has exited.  Returns its exit status (128+N
+        for signal N) when it is this process's child (a container this
+        process created, not yet reaped), else None."""
+        with self._locked() as (_sd, state):
+            pid = state.get("pid") or 0
+            stat = st.proc_stat(pid) if pid > 0 else None
+            if stat is None or stat[2] != state.get("start_time"):
+                return None   # gone, or another process has the pid now
+            if stat[1] == os.getpid():
+                fd = -1
+            else:
+                try:
+                    fd = os.pidfd_open(pid)
+                except ProcessLookupError:
+                    return None
+                again = st.proc_stat(pid)
+                if again is None or again[2] != stat[2]:   # reused meanwhile
+                    os.close(fd)
+                    return None
+        if fd < 0:
+            from .foreground import exit_code
+            return exit_code(os.waitpid(pid, 0)[1])
+        _wait_pidfds([fd], timeout_ms=-1)
+        return None
 
     # -- start -------------------------------------------------------------
     def start(self):
@@ -175,6 +202,7 @@ class Container:
             sd.save(state)
 
     def resume(self):
+        """Thaw a paused container."""
         with self._locked() as (sd, state):
             if st.status_of(sd, state) != "paused":
                 raise WrongState("container not paused")
@@ -491,6 +519,10 @@ def _wait_exec(fifo_fd):
 
 
 def _wait_pidfds(fds, timeout_ms=10000):
+    """Wait until the processes of the pidfds have exited, reaping those
+    that are this process's children (a library's create and exec make
+    them so): the init of a pid namespace does not finish exiting before
+    every other process of it is reaped."""
     import select
     poller = select.poll()
     for fd in fds:
@@ -503,6 +535,10 @@ def _wait_pidfds(fds, timeout_ms=10000):
         for fd, _ in events:
             poller.unregister(fd)
             pending.discard(fd)
+            try:
+                os.waitid(os.P_PIDFD, fd, os.WEXITED | os.WNOHANG)
+            except ChildProcessError:   # not ours: its parent reaps it
+                pass
     for fd in fds:
         os.close(fd)
 

@@ -112,6 +112,11 @@ def supervise(pid, log, subreaper, master=None, first=None, forwarder=None, late
             forwarder.restore()
         if subreaper:
             reap_orphans()
+    return exit_code(status)
+
+
+def exit_code(status):
+    """A wait status as a shell gives it: the exit code, 128+N for signal N."""
     if os.WIFSIGNALED(status):
         return 128 + os.WTERMSIG(status)
     return os.WEXITSTATUS(status)

@@ -13,6 +13,9 @@ READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysr
 
 
 def default_spec(rootless=False, args=None, terminal=True):
+    """runc's template config.json (what `pyrunc spec` writes), as a dict:
+    args (default ["sh"]), process.terminal, rootless: runc's rootless
+    variant."""
     spec = {
         "ociVersion": OCI_VERSION,
         "process": {
