@@ -8,13 +8,47 @@ The stream ends when the container's init exits.
 The stats follow runc's field names (cpu.usage, cpu.throttling,
 memory.usage/swap/raw, pids), in nanoseconds and bytes on v1 and v2.
 """
+from __future__ import annotations
+
 import os
 import posixpath
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, TypedDict
+
+    from .cgroups import Cgroups
+
+    class CpuUsage(TypedDict):
+        total: int
+        percpu: list[int]
+        kernel: int
+        user: int
+
+    class CpuStats(TypedDict):
+        usage: CpuUsage
+        throttling: dict[str, int]
+
+    class Stats(TypedDict):
+        """runc's stats "data" object (as far as pyrunc fills it)."""
+        cpu: CpuStats
+        memory: dict[str, dict[str, int]]   # usage, swap, kernel, kernelTCP, raw
+        pids: dict[str, int]
+        blkio: dict[str, Any]
+        hugetlb: dict[str, Any]
+
+    class _EventBase(TypedDict):
+        type: str   # "stats" or "oom"
+        id: str
+
+    class Event(_EventBase, total=False):
+        """One line of the stream."""
+        data: Stats   # (stats events)
 
 USER_HZ = 100   # the unit of cpuacct.stat
 
 
-def _read(path):
+def _read(path: str) -> str | None:
     try:
         with open(path) as f:
             return f.read()
@@ -22,7 +56,7 @@ def _read(path):
         return None
 
 
-def _int(text, unlimited=0):
+def _int(text: str | None, unlimited: int = 0) -> int:
     if text is None:
         return 0
     text = text.strip()
@@ -34,7 +68,7 @@ def _int(text, unlimited=0):
         return 0
 
 
-def _pairs(text):
+def _pairs(text: str | None) -> dict[str, int]:
     out = {}
     for line in (text or "").splitlines():
         parts = line.split()
@@ -46,15 +80,15 @@ def _pairs(text):
 MAX_U64 = 2 ** 64 - 1
 
 
-def stats(cg):
+def stats(cg: Cgroups) -> Stats:
     """runc's stats "data" object for the container's cgroups."""
-    data = {"cpu": {"usage": {"total": 0, "percpu": [], "kernel": 0, "user": 0},
+    data: Stats = {"cpu": {"usage": {"total": 0, "percpu": [], "kernel": 0, "user": 0},
                     "throttling": {}},
             "memory": {"usage": {}, "swap": {}, "raw": {}},
             "pids": {}, "blkio": {}, "hugetlb": {}}
     v2_dir = next((path for _, path, v2 in cg.dirs if v2), None)
 
-    def where(controller):
+    def where(controller: str) -> tuple[str | None, str | None]:
         version = cg.version_of(controller)
         if version == "v1":
             return "v1", cg.dir_of(controller)
@@ -62,6 +96,7 @@ def stats(cg):
 
     version, d = where("cpuacct")
     if version == "v1":
+        assert d is not None   # (dir_of finds what version_of found on v1)
         usage = data["cpu"]["usage"]
         usage["total"] = _int(_read(posixpath.join(d, "cpuacct.usage")))
         usage["percpu"] = [int(x) for x in (_read(posixpath.join(d, "cpuacct.usage_percpu"))
@@ -83,6 +118,7 @@ def stats(cg):
     version, d = where("memory")
     mem = data["memory"]
     if version == "v1":
+        assert d is not None   # (as for cpuacct)
         for key, prefix in (("usage", "memory."), ("swap", "memory.memsw."),
                             ("kernel", "memory.kmem."), ("kernelTCP", "memory.kmem.tcp.")):
             if _read(posixpath.join(d, prefix + "usage_in_bytes")) is None:
@@ -115,9 +151,9 @@ class OomWatch:
     container's memory cgroup: an eventfd registered with
     cgroup.event_control on v1, memory.events (POLLPRI) on v2."""
 
-    def __init__(self, cg):
+    def __init__(self, cg: Cgroups) -> None:
         self.fd = -1
-        self.v2_events = None
+        self.v2_events: str | None = None
         self.kills = 0
         version = cg.version_of("memory")
         d = cg.dir_of("memory")
@@ -137,11 +173,11 @@ class OomWatch:
             self.fd = os.open(self.v2_events, os.O_RDONLY | os.O_CLOEXEC)
             self.kills = _pairs(os.pread(self.fd, 4096, 0).decode()).get("oom_kill", 0)
 
-    def poll_flags(self):
+    def poll_flags(self) -> int:
         import select
         return select.POLLPRI if self.v2_events else select.POLLIN
 
-    def take(self):
+    def take(self) -> int:
         """How many OOM kills happened since the last call."""
         if self.v2_events:
             kills = _pairs(os.pread(self.fd, 4096, 0).decode()).get("oom_kill", 0)
@@ -150,13 +186,14 @@ class OomWatch:
         import sys
         return int.from_bytes(os.read(self.fd, 8), sys.byteorder)
 
-    def close(self):
+    def close(self) -> None:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
 
 
-def stream(cid, cg, pid_fd, interval, emit):
+def stream(cid: str, cg: Cgroups, pid_fd: int, interval: float,
+           emit: Callable[[Event], None]) -> None:
     """Emit stats every interval seconds and an oom event per OOM kill
     until the init (pid_fd) exits."""
     import select

@@ -6,11 +6,30 @@ runc's cgroupfs rules: an absolute path is taken from each hierarchy's root,
 a relative one from the runtime's own cgroup, and an absent one is the
 container id relative to the runtime's own cgroup.
 """
+from __future__ import annotations
+
 import os
 import posixpath
 
 from ..errors import PyruncError, strerror
 from ..files import write_once
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterable, Literal, Sequence, TypedDict
+
+    from .resources import DeviceRule, Write
+
+    # one hierarchy's directory of the container: (hierarchy name, path, is_v2)
+    CgroupDir = tuple[str, str, bool]
+
+    class CgroupsState(TypedDict):
+        """Cgroups.to_state(): what the container's state file keeps."""
+        dirs: list[list[str | bool]]   # CgroupDir as a JSON array
+        created: list[str]
+        controllers: dict[str, list[str]]
+        mountpoints: dict[str, str]
+        unit: list[str] | None
 
 
 class CgroupError(PyruncError):
@@ -20,7 +39,8 @@ class CgroupError(PyruncError):
 class Hierarchy:
     __slots__ = ("mountpoint", "mount_root", "controllers", "v2", "own")
 
-    def __init__(self, mountpoint, mount_root, controllers, v2):
+    def __init__(self, mountpoint: str, mount_root: str, controllers: tuple[str, ...],
+                 v2: bool) -> None:
         self.mountpoint = mountpoint
         self.mount_root = mount_root
         self.controllers = controllers
@@ -28,13 +48,14 @@ class Hierarchy:
         self.own = "/"
 
     @property
-    def name(self):
+    def name(self) -> str:
         return posixpath.basename(self.mountpoint)
 
 
-def hierarchies(mountinfo="/proc/self/mountinfo", cgroup_file="/proc/self/cgroup"):
+def hierarchies(mountinfo: str = "/proc/self/mountinfo",
+                cgroup_file: str = "/proc/self/cgroup") -> list[Hierarchy]:
     """The cgroup hierarchies mounted here, each once, with our own cgroup."""
-    found = {}
+    found: dict[str, Hierarchy] = {}
     with open(mountinfo) as f:
         for line in f:
             pre, _, post = line.partition(" - ")
@@ -44,7 +65,7 @@ def hierarchies(mountinfo="/proc/self/mountinfo", cgroup_file="/proc/self/cgroup
             fields = pre.split(" ")
             if fstype == "cgroup2":
                 key = ""
-                controllers = ()
+                controllers: tuple[str, ...] = ()
             else:
                 controllers = tuple(sorted(
                     o for o in superopts.strip().split(",")
@@ -64,12 +85,12 @@ def hierarchies(mountinfo="/proc/self/mountinfo", cgroup_file="/proc/self/cgroup
     return list(found.values())
 
 
-def mountinfo_unescape(text):
+def mountinfo_unescape(text: str) -> str:
     return text.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace(
         "\\134", "\\")
 
 
-def container_dir(h, cgroups_path, cid):
+def container_dir(h: Hierarchy, cgroups_path: str | None, cid: str) -> str:
     """Host directory of the container's cgroup in hierarchy h."""
     inner = cgroups_path or cid
     if inner.startswith("/"):
@@ -86,7 +107,10 @@ def container_dir(h, cgroups_path, cid):
 class Cgroups:
     """The container's cgroup in every hierarchy."""
 
-    def __init__(self, dirs, created=(), controllers=None, mountpoints=None, unit=None):
+    def __init__(self, dirs: list[CgroupDir], created: Iterable[str] = (),
+                 controllers: dict[str, list[str]] | None = None,
+                 mountpoints: dict[str, str] | None = None,
+                 unit: list[str] | None = None) -> None:
         self.dirs = dirs              # [(hierarchy name, path, is_v2)]
         self.created = list(created)  # directories we made, parents first
         # the systemd driver: [scope unit, slice]; systemd makes and removes
@@ -96,10 +120,12 @@ class Cgroups:
         # cgroup.controllers when needed
         self.controllers = controllers or {}
         self.mountpoints = mountpoints or {}   # directory -> its hierarchy's mount
-        self._pending = None   # what setup() leaves for join() (systemd)
+        # what setup() leaves for join() (systemd)
+        self._pending: tuple[dict[str, Any] | None, Callable[[str], None],
+                             Sequence[dict[str, Any]]] | None = None
 
     @classmethod
-    def for_config(cls, cgroups_path, cid, systemd=False):
+    def for_config(cls, cgroups_path: str | None, cid: str, systemd: bool = False) -> Cgroups:
         """The cgroups a new container will have: directories of cgroupfs
         (those to make are recorded now, see plan_missing) or, with
         systemd, a transient scope."""
@@ -110,12 +136,13 @@ class Cgroups:
         return cg
 
     @property
-    def joined_by_parent(self):
+    def joined_by_parent(self) -> bool:
         """The runtime puts the child in (a scope is started with its pid):
         the child waits for that, it cannot join by itself."""
         return bool(self.unit)
 
-    def setup(self, resources, warn, devices=()):
+    def setup(self, resources: dict[str, Any] | None, warn: Callable[[str], None],
+              devices: Sequence[dict[str, Any]] = ()) -> None:
         """Before the child exists: make the directories and write the
         resources.  A systemd scope exists only once it has a process:
         join() does both then."""
@@ -127,7 +154,7 @@ class Cgroups:
             self.apply(resources, warn, devices)
 
     @classmethod
-    def for_container(cls, cgroups_path, cid):
+    def for_container(cls, cgroups_path: str | None, cid: str) -> Cgroups:
         dirs, controllers, mountpoints = [], {}, {}
         for h in hierarchies():
             path = container_dir(h, cgroups_path, cid)
@@ -137,7 +164,7 @@ class Cgroups:
         return cls(dirs, (), controllers, mountpoints)
 
     @classmethod
-    def for_systemd(cls, cgroups_path, cid):
+    def for_systemd(cls, cgroups_path: str | None, cid: str) -> Cgroups:
         """The transient scope "prefix-name.scope" in its slice (systemd.py)."""
         from . import systemd
         if not systemd.running():
@@ -151,20 +178,20 @@ class Cgroups:
             mountpoints[path] = h.mountpoint
         return cls(dirs, (), controllers, mountpoints, [unit, slice_])
 
-    def to_state(self):
+    def to_state(self) -> CgroupsState:
         return {"dirs": [list(d) for d in self.dirs], "created": self.created,
                 "controllers": self.controllers, "mountpoints": self.mountpoints,
                 "unit": self.unit}
 
     @classmethod
-    def from_state(cls, data):
+    def from_state(cls, data: dict[str, Any] | None) -> Cgroups:
         if not data:
             return cls([])
         return cls([tuple(d) for d in data["dirs"]], data.get("created", ()),
                    data.get("controllers"), data.get("mountpoints"), data.get("unit"))
 
     # -- resources ---------------------------------------------------------
-    def version_of(self, controller):
+    def version_of(self, controller: str) -> Literal["v1", "v2"] | None:
         """Where a controller is for this container: "v1", "v2" or None."""
         v2_dir = None
         for _, path, v2 in self.dirs:
@@ -178,7 +205,7 @@ class Cgroups:
             return "v2"   # an eBPF program and cgroup.freeze: no controller to enable
         return "v2" if controller in self._v2_available(v2_dir) else None
 
-    def _v2_available(self, path):
+    def _v2_available(self, path: str) -> list[str]:
         """The controllers of the hierarchy (its root's cgroup.controllers):
         _enable_v2 makes them reach the container's directory."""
         top = self.mountpoints.get(path)
@@ -190,7 +217,7 @@ class Cgroups:
         except OSError:
             return []
 
-    def dir_of(self, controller):
+    def dir_of(self, controller: str) -> str | None:
         version = self.version_of(controller)
         for _, path, v2 in self.dirs:
             if v2 and version == "v2":
@@ -199,7 +226,8 @@ class Cgroups:
                 return path
         return None
 
-    def apply(self, resources, warn, devices=()):
+    def apply(self, resources: dict[str, Any], warn: Callable[[str], None],
+              devices: Sequence[dict[str, Any]] = ()) -> None:
         """Write linux.resources (and allow linux.devices) into the cgroups."""
         from .resources import BFQ_NAMES, BPF_DEVICE_FILTER, writes
         todo = writes(resources, self.version_of, devices)
@@ -210,9 +238,14 @@ class Cgroups:
             if w.file is None:
                 warn("%s: not supported on cgroup v2, ignored" % w.path)
                 continue
+            # (writes() made w only if version_of found the controller, and
+            # dir_of finds its directory the same way)
+            assert directory is not None
             if w.file == BPF_DEVICE_FILTER:
+                assert isinstance(w.value, list)   # (the rules: _devices())
                 _attach_device_filter(directory, w.value)
                 continue
+            assert isinstance(w.value, str)   # (a file's text: all writes but that one)
             if self.version_of(w.controller) == "v2" and w.controller not in enabled:
                 self._enable_v2(directory, w.controller)
                 enabled.add(w.controller)
@@ -237,7 +270,7 @@ class Cgroups:
             finally:
                 os.close(fd)
 
-    def memory_usage(self):
+    def memory_usage(self) -> int | None:
         """Bytes the container's memory cgroup uses now, or None."""
         directory = self.dir_of("memory")
         if directory is None:
@@ -250,7 +283,7 @@ class Cgroups:
         except (OSError, ValueError):
             return None
 
-    def signal_all(self, sig, paused=False):
+    def signal_all(self, sig: int, paused: bool = False) -> None:
         """Send sig to every process of the container, with no window for a
         fork to escape it: cgroup.kill on v2 for SIGKILL, else the cgroup is
         frozen while its processes are listed and signalled (then thawed,
@@ -281,7 +314,7 @@ class Cgroups:
                 self.freeze(False)   # killed processes die once thawed
 
     # -- freezer -----------------------------------------------------------
-    def freeze(self, frozen):
+    def freeze(self, frozen: bool) -> None:
         """Freeze or thaw every process of the container, and wait until
         the kernel reports it done."""
         version = self.version_of("freezer")
@@ -294,7 +327,7 @@ class Cgroups:
         else:
             _freeze_v2(directory, frozen)
 
-    def _enable_v2(self, directory, controller):
+    def _enable_v2(self, directory: str, controller: str) -> None:
         """Enable a v2 controller in the subtree_control of every ancestor
         of directory below its mount, as far as it is not enabled yet (only
         for a controller that a resource needs)."""
@@ -323,10 +356,11 @@ class Cgroups:
                 raise CgroupError('enable the %s controller in "%s": %s' % (
                     controller, control, strerror(e.errno))) from None
 
-    def sub(self, specs):
+    def sub(self, specs: Iterable[str]) -> Cgroups:
         """The same cgroups with existing sub-cgroups of the container's in
         their place: runc's exec --cgroup, each spec SUB (every hierarchy)
         or CONTROLLER:SUB (the hierarchy of that v1 controller)."""
+        sub: str | None   # a spec's SUB, then a directory's (or None)
         everywhere, per_controller = None, {}
         for spec in specs:
             controller, colon, sub = spec.rpartition(":")
@@ -357,13 +391,13 @@ class Cgroups:
                               % ", ".join(sorted(unknown)))
         return Cgroups(dirs, (), self.controllers, self.mountpoints, self.unit)
 
-    def owned(self):
+    def owned(self) -> bool:
         """Are the container's cgroups its own: made by create (recorded
         before they were made) or a scope started for it?  Processes in a
         cgroup that was there before may be somebody else's."""
         return bool(self.unit) or all(path in self.created for _, path, _ in self.dirs)
 
-    def plan_missing(self):
+    def plan_missing(self) -> None:
         """Note the directories create() will make (those missing now,
         parents first) before making any: the state records them, so that
         a runtime killed half-way leaves delete --force what to remove."""
@@ -375,7 +409,7 @@ class Cgroups:
                 p = posixpath.dirname(p)
             self.created.extend(d for d in reversed(missing) if d not in self.created)
 
-    def create(self):
+    def create(self) -> None:
         """Make the planned directories; refuse a container cgroup that
         exists already and has processes (it is somebody else's)."""
         for d in self.created:
@@ -416,7 +450,7 @@ class Cgroups:
             raise CgroupError("container's cgroup unexpectedly frozen (%s)"
                               % self.dir_of("freezer"))
 
-    def is_frozen(self):
+    def is_frozen(self) -> bool:
         """Is the container's cgroup frozen, by itself or an ancestor?"""
         directory = self.dir_of("freezer")
         if directory is None:
@@ -430,13 +464,13 @@ class Cgroups:
         except OSError:
             return False
 
-    def join(self, pid):
+    def join(self, pid: int) -> None:
         if self.unit:
             from . import systemd
             systemd.start_scope(self.unit[0], self.unit[1], pid,
                                 "pyrunc container %s" % self.unit[0])
             if self._pending and self._pending[0]:
-                self.apply(*self._pending)
+                self.apply(self._pending[0], *self._pending[1:])
             return
         data = str(pid)
         for _, path, _ in self.dirs:
@@ -446,7 +480,7 @@ class Cgroups:
             except OSError as e:
                 raise CgroupError('join cgroup "%s": %s' % (path, strerror(e.errno))) from None
 
-    def v2_dir_fd(self):
+    def v2_dir_fd(self) -> int:
         """An fd of the container's cgroup2 directory, for CLONE_INTO_CGROUP
         (-1 if there is no cgroup2 hierarchy)."""
         for _, path, v2 in self.dirs:
@@ -457,7 +491,7 @@ class Cgroups:
                     raise CgroupError('open cgroup "%s": %s' % (path, strerror(e.errno))) from None
         return -1
 
-    def pids(self):
+    def pids(self) -> list[int]:
         """Processes in the container's cgroup (from the first hierarchy
         that lists any)."""
         for _, path, _ in self.dirs:
@@ -468,7 +502,7 @@ class Cgroups:
                 continue
         return []
 
-    def destroy(self):
+    def destroy(self) -> list[str]:
         """Remove the directories we created, deepest first (or stop the
         systemd scope).  Returns the ones that could not be removed."""
         left = []
@@ -488,14 +522,14 @@ class Cgroups:
         return left
 
 
-def _write(path, text):
+def _write(path: str, text: str) -> None:
     try:
         write_once(path, text)
     except OSError as e:
         raise CgroupError('write %r to "%s": %s' % (text, path, strerror(e.errno))) from None
 
 
-def _freeze_v1(directory, frozen):
+def _freeze_v1(directory: str, frozen: bool) -> None:
     """v1: freezer.state goes FREEZING -> FROZEN.  It has no change
     notification, so the state is read again after short waits (as runc
     does), re-asking for FROZEN each time, for up to ~2 s."""
@@ -513,7 +547,7 @@ def _freeze_v1(directory, frozen):
     raise CgroupError('"%s" did not reach %s' % (path, want))
 
 
-def _freeze_v2(directory, frozen):
+def _freeze_v2(directory: str, frozen: bool) -> None:
     """v2: write cgroup.freeze, then wait for "frozen 1" (or 0) in
     cgroup.events, which the kernel signals with POLLPRI."""
     import select
@@ -533,8 +567,12 @@ def _freeze_v2(directory, frozen):
         os.close(fd)
 
 
-def _attach_device_filter(directory, rules):
-    from .._shim import ffi, lib
+def _attach_device_filter(directory: str, rules: list[DeviceRule]) -> None:
+    if TYPE_CHECKING:   # (the compiled shim has no stubs)
+        ffi: Any
+        lib: Any
+    else:
+        from .._shim import ffi, lib
     from .devicefilter import program
     code = program(rules)
     r = lib.pyrunc_attach_device_filter(directory.encode(), ffi.from_buffer(code),
@@ -544,7 +582,7 @@ def _attach_device_filter(directory, rules):
                           % (directory, strerror(-r)))
 
 
-def _open_either(target, other_name):
+def _open_either(target: str, other_name: str | None) -> tuple[int, str]:
     """(fd, path) of target opened for writing, or of the file other_name
     beside it when target does not exist."""
     try:
@@ -556,7 +594,7 @@ def _open_either(target, other_name):
     return os.open(other, os.O_WRONLY | os.O_CLOEXEC), other
 
 
-def _order_memory_and_swap(todo, memory_dir):
+def _order_memory_and_swap(todo: list[Write], memory_dir: str | None) -> None:
     """v1 keeps memory.memsw.limit_in_bytes >= memory.limit_in_bytes at
     every moment: raising the limit writes memsw first, lowering it the
     limit first."""
@@ -564,7 +602,11 @@ def _order_memory_and_swap(todo, memory_dir):
     if "memory.limit_in_bytes" not in names or "memory.memsw.limit_in_bytes" not in names:
         return
     i, j = names.index("memory.limit_in_bytes"), names.index("memory.memsw.limit_in_bytes")
-    new = int(todo[i].value)
+    limit = todo[i].value
+    assert isinstance(limit, str)   # (a number's text: _limit())
+    new = int(limit)
+    if memory_dir is None:   # (what the TypeError below did)
+        return
     try:
         with open(posixpath.join(memory_dir, "memory.limit_in_bytes")) as f:
             current = int(f.read())
@@ -574,7 +616,7 @@ def _order_memory_and_swap(todo, memory_dir):
         todo[i], todo[j] = todo[j], todo[i]
 
 
-def _inherit_cpuset(path):
+def _inherit_cpuset(path: str) -> None:
     """A new v1 cpuset cgroup starts empty and takes no task: copy the
     parent's cpus and mems."""
     parent = posixpath.dirname(path)

@@ -9,7 +9,18 @@ Semantics: the last rule that matches decides (as writing the rules to v1
 in order does for whole rules), a rule matches when the type, major and
 minor fit and the access asked for is within the rule's; no match: denied.
 """
+from __future__ import annotations
+
 import struct
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Sequence
+
+    from .resources import DeviceRule
+
+    # an instruction before packing: (code, dst, src, off, imm)
+    Insn = tuple[int, int, int, int, int]
 
 INSN = struct.Struct("=BBhi")   # struct bpf_insn: code, dst|src<<4, off, imm
 
@@ -28,11 +39,11 @@ ACC = {"m": 1, "r": 2, "w": 4}               # BPF_DEVCG_ACC_*
 R0, R1, R2, R3, R4, R5 = range(6)
 
 
-def insn(code, dst=0, src=0, off=0, imm=0):
+def insn(code: int, dst: int = 0, src: int = 0, off: int = 0, imm: int = 0) -> Insn:
     return (code, dst, src, off, imm)
 
 
-def program(rules):
+def program(rules: Sequence[DeviceRule]) -> bytes:
     """rules: [(allow, type "a"/"b"/"c", major or None, minor or None,
     access "rwm")] in order.  Returns the program as bytes."""
     code = [
@@ -55,7 +66,8 @@ def program(rules):
     return b"".join(INSN.pack(c, dst | (src << 4), off, imm) for c, dst, src, off, imm in code)
 
 
-def _block(allow, kind, major, minor, access):
+def _block(allow: bool, kind: str, major: int | None, minor: int | None,
+           access: str) -> list[Insn]:
     """Instructions for one rule: checks that skip to the block's end, then
     return the verdict.  Jump offsets are filled in once the length is
     known."""

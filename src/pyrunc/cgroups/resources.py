@@ -11,7 +11,28 @@ Conversions are runc's, as engines expect them:
 - blockIO weight (10..1000) -> io.weight (1..10000);
 - -1 means no limit: "-1" on v1, "max" on v2.
 """
+from __future__ import annotations
+
 from ..errors import ConfigError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Literal, Protocol, Sequence
+
+    # a device rule: (allow, type "a"/"b"/"c", major or None, minor or None,
+    # access "rwm")
+    DeviceRule = tuple[bool, str, int | None, int | None, str]
+    # what a Write writes: the file's text; the rule list for
+    # BPF_DEVICE_FILTER; None where there is no file (file None)
+    WriteValue = str | list[DeviceRule] | None
+    # a missing file: an error (False), a warning (True) or nothing ("silent")
+    Optionality = bool | Literal["silent"]
+    VersionOf = Callable[[str], str | None]
+
+    class AddWrite(Protocol):
+        """writes()'s add: one Write, checked against version_of."""
+        def __call__(self, controller: str, file: str | None, value: WriteValue, path: str,
+                     optional: Optionality = False) -> None: ...
 
 
 # v1 blkio files that a kernel with the BFQ scheduler (and without CFQ)
@@ -28,14 +49,15 @@ class Write:
     runtime adds itself, skipped without a word)."""
     __slots__ = ("controller", "file", "value", "optional", "path")
 
-    def __init__(self, controller, file, value, path, optional=False):
+    def __init__(self, controller: str, file: str | None, value: WriteValue, path: str,
+                 optional: Optionality = False) -> None:
         self.controller = controller
         self.file = file
         self.value = value
         self.path = path            # the JSON path, for messages
         self.optional = optional
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Write(%s/%s=%r)" % (self.controller, self.file, self.value)
 
 
@@ -43,7 +65,7 @@ class Write:
 # anything, and the devices every container gets (type, major, minor,
 # access, the node's path: a linux.devices entry at that path takes its
 # place, and its rule goes, as in runc).
-DEFAULT_DEVICES = [
+DEFAULT_DEVICES: list[tuple[str, int | None, int | None, str, str | None]] = [
     ("c", None, None, "m", None), ("b", None, None, "m", None),
     ("c", 1, 3, "rwm", "/dev/null"), ("c", 1, 8, "rwm", "/dev/random"),
     ("c", 1, 7, "rwm", "/dev/full"), ("c", 5, 0, "rwm", "/dev/tty"),
@@ -53,17 +75,17 @@ DEFAULT_DEVICES = [
 DEFAULT_DEVICE_RULES = [d[:4] for d in DEFAULT_DEVICES]
 
 
-def shares_to_weight(shares):
+def shares_to_weight(shares: int) -> int:
     """cpu.shares 2..262144 onto cpu.weight 1..10000."""
     return 1 + ((shares - 2) * 9999) // 262142
 
 
-def blkio_to_io_weight(weight):
+def blkio_to_io_weight(weight: int) -> int:
     """blkio.weight 10..1000 onto io.weight 1..10000."""
     return 1 + ((weight - 10) * 9999) // 990
 
 
-def v2_swap(swap, limit):
+def v2_swap(swap: int | None, limit: int | None) -> str | None:
     """memory.swap.max for the spec's memory+swap `swap` (None: leave)."""
     if swap is None or swap == 0:
         return "max" if limit == -1 and swap is None else None
@@ -77,16 +99,18 @@ def v2_swap(swap, limit):
     return str(swap - limit)
 
 
-def _limit(value, v2):
+def _limit(value: int, v2: bool) -> str:
     return ("max" if v2 else "-1") if value == -1 else str(value)
 
 
-def writes(res, version_of, devices=()):
+def writes(res: dict[str, Any], version_of: VersionOf,
+           devices: Sequence[dict[str, Any]] = ()) -> list[Write]:
     """All writes for resources `res`, in the order to make them.  devices:
     linux.devices, which are allowed as well."""
-    out = []
+    out: list[Write] = []
 
-    def add(controller, file, value, path, optional=False):
+    def add(controller: str, file: str | None, value: WriteValue, path: str,
+            optional: Optionality = False) -> None:
         if version_of(controller) is None:
             raise ConfigError("linux.resources.%s: the %s controller is not available on this "
                               "host" % (path, controller))
@@ -134,7 +158,7 @@ def writes(res, version_of, devices=()):
     return out
 
 
-def _memory(mem, version_of, add):
+def _memory(mem: dict[str, Any] | None, version_of: VersionOf, add: AddWrite) -> None:
     if not mem:
         return
     v2 = version_of("memory") == "v2"
@@ -180,7 +204,7 @@ def _memory(mem, version_of, add):
             "memory.useHierarchy", optional=True)
 
 
-def _cpu(cpu, version_of, add):
+def _cpu(cpu: dict[str, Any] | None, version_of: VersionOf, add: AddWrite) -> None:
     if not cpu:
         return
     v2 = version_of("cpu") == "v2"
@@ -220,7 +244,7 @@ def _cpu(cpu, version_of, add):
         add("cpuset", "cpuset.mems", cpu["mems"], "cpu.mems")
 
 
-def _block_io(bio, version_of, add):
+def _block_io(bio: dict[str, Any] | None, version_of: VersionOf, add: AddWrite) -> None:
     if not bio:
         return
     if version_of("io") == "v2" or (version_of("blkio") is None and version_of("io")):
@@ -264,13 +288,14 @@ def _block_io(bio, version_of, add):
 BPF_DEVICE_FILTER = "<bpf device filter>"
 
 
-def device_rule_text(kind, major, minor, access):
+def device_rule_text(kind: str, major: int | None, minor: int | None, access: str) -> str:
     """"c 1:3 rwm", with * for a missing number; "a" is every device."""
     return "%s %s:%s %s" % (kind or "a", "*" if major is None or major < 0 else major,
                             "*" if minor is None or minor < 0 else minor, access or "rwm")
 
 
-def _devices(rules, devices, version_of, add):
+def _devices(rules: list[dict[str, Any]], devices: Sequence[dict[str, Any]],
+             version_of: VersionOf, add: AddWrite) -> None:
     """The config's rules in its order, then runc's defaults (but those of
     a path linux.devices lists).  A node of linux.devices gets no rule of
     its own: access to it is what the rules say (runc; a deny-all config

@@ -10,11 +10,22 @@ waiting for the job's JobRemoved signal.  The resource files of the scope
 are then written by the cgroupfs code, as runc does for what has no unit
 property.
 """
+from __future__ import annotations
+
 import os
 import posixpath
 import struct
 
 from ..errors import PyruncError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterable, Sequence
+
+    from . import CgroupDir, Hierarchy
+
+    # a message's header fields: field code -> value
+    Headers = dict[int, Any]
 
 SOCKET = "/run/systemd/private"
 PATH = "/org/freedesktop/systemd1"
@@ -26,7 +37,7 @@ class SystemdError(PyruncError):
     pass
 
 
-def unit_and_slice(cgroups_path, cid):
+def unit_and_slice(cgroups_path: str | None, cid: str) -> tuple[str, str]:
     """"slice:prefix:name" -> ("prefix-name.scope", "slice")."""
     parts = (cgroups_path or "").split(":")
     if cgroups_path and len(parts) != 3:
@@ -45,7 +56,7 @@ def unit_and_slice(cgroups_path, cid):
     return unit, slice_
 
 
-def slice_path(slice_):
+def slice_path(slice_: str) -> str:
     """a-b-c.slice -> /a.slice/a-b.slice/a-b-c.slice (systemd's nesting)."""
     if slice_ == "-.slice":
         return "/"
@@ -56,13 +67,13 @@ def slice_path(slice_):
 # -- D-Bus marshalling (little-endian) ---------------------------------------
 
 class _Writer:
-    def __init__(self):
+    def __init__(self) -> None:
         self.buf = bytearray()
 
-    def align(self, n):
+    def align(self, n: int) -> None:
         self.buf += b"\0" * (-len(self.buf) % n)
 
-    def put(self, sig, value):
+    def put(self, sig: str, value: Any) -> None:
         """Marshal one complete type `sig` (y b u t s o g v a(...) (...))."""
         c = sig[0]
         if c == "y":
@@ -105,12 +116,12 @@ class _Writer:
             raise ValueError(sig)
 
 
-def _alignment(sig):
+def _alignment(sig: str) -> int:
     return {"y": 1, "g": 1, "b": 4, "u": 4, "i": 4, "s": 4, "o": 4, "a": 4, "t": 8, "(": 8,
             "v": 1}[sig[0]]
 
 
-def _first(sig):
+def _first(sig: str) -> str:
     """The first complete type of a signature."""
     if sig[0] == "a":
         return "a" + _first(sig[1:])
@@ -123,7 +134,7 @@ def _first(sig):
     return sig[0]
 
 
-def _split(sig):
+def _split(sig: str) -> list[str]:
     out = []
     while sig:
         t = _first(sig)
@@ -133,14 +144,14 @@ def _split(sig):
 
 
 class _Reader:
-    def __init__(self, data, offset=0):
+    def __init__(self, data: bytes, offset: int = 0) -> None:
         self.data = data
         self.pos = offset
 
-    def align(self, n):
+    def align(self, n: int) -> None:
         self.pos += -self.pos % n
 
-    def get(self, sig):
+    def get(self, sig: str) -> Any:
         c = sig[0]
         if c == "y":
             self.pos += 1
@@ -182,12 +193,13 @@ class _Reader:
 class Bus:
     """A connection to systemd's private socket."""
 
-    def __init__(self, path=SOCKET):
+    def __init__(self, path: str = SOCKET) -> None:
         import _socket
         self.sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         self.serial = 0
         self.pending = bytearray()
-        self.signals = []   # signals received while waiting for a reply
+        # signals received while waiting for a reply
+        self.signals: list[tuple[Headers, _Reader]] = []
         # systemd answers at once; a stop job waits for the processes, and
         # a wait past this is reported instead of hanging
         self.sock.settimeout(60)
@@ -203,7 +215,7 @@ class Bus:
             self.sock.close()
             raise SystemdError("connect to systemd (%s): %s" % (path, e.strerror)) from None
 
-    def _line(self):
+    def _line(self) -> bytes:
         while b"\r\n" not in self.pending:
             chunk = self.sock.recv(4096)
             if not chunk:
@@ -213,7 +225,7 @@ class Bus:
         self.pending = bytearray(rest)
         return line
 
-    def _recv_exact(self, n):
+    def _recv_exact(self, n: int) -> bytes:
         while len(self.pending) < n:
             try:
                 chunk = self.sock.recv(65536)
@@ -226,7 +238,8 @@ class Bus:
         del self.pending[:n]
         return data
 
-    def call(self, member, sig="", args=()):
+    def call(self, member: str, sig: str = "",
+             args: Sequence[Any] = ()) -> tuple[str, _Reader]:
         """Call a Manager method; returns (reply signature, reader)."""
         self.serial += 1
         serial = self.serial
@@ -254,7 +267,7 @@ class Bus:
                 raise SystemdError("systemd %s: %s: %s" % (member, headers.get(4), text))
             return headers.get(8, ""), reader
 
-    def receive(self):
+    def receive(self) -> tuple[int, Headers, _Reader]:
         fixed = self._recv_exact(16)
         if fixed[0:1] != b"l":
             raise SystemdError("systemd answered in an unexpected byte order")
@@ -266,11 +279,12 @@ class Bus:
         body_at = 16 + fields_len + (-(16 + fields_len) % 8)
         return mtype, headers, _Reader(data[body_at:], 0)
 
-    def wait_job(self, job):
+    def wait_job(self, job: str) -> str:
         """Wait for JobRemoved of `job`; returns its result ("done", ...)."""
         while True:
             for i, (headers, reader) in enumerate(self.signals):
                 if headers.get(3) == "JobRemoved":
+                    result: str   # (JobRemoved's body: id, job, unit, result)
                     _, path, _, result = (reader.get("u"), reader.get("o"), reader.get("s"),
                                           reader.get("s"))
                     reader.pos = 0
@@ -281,11 +295,11 @@ class Bus:
             if mtype == SIGNAL:
                 self.signals.append((headers, reader))
 
-    def close(self):
+    def close(self) -> None:
         self.sock.close()
 
 
-def start_scope(unit, slice_, pid, description):
+def start_scope(unit: str, slice_: str, pid: int, description: str) -> None:
     """Create the transient scope with pid in it, delegated to us."""
     bus = Bus()
     try:
@@ -304,7 +318,7 @@ def start_scope(unit, slice_, pid, description):
         bus.close()
 
 
-def stop_unit(unit, gone=lambda: False):
+def stop_unit(unit: str, gone: Callable[[], bool] = lambda: False) -> None:
     """Stop the scope (its cgroup goes with it); a unit already gone is
     fine.  Open problem: when the scope empties at the same moment (delete
     -f right after cgroup.kill), systemd 252 in the v2 VM now and then
@@ -329,12 +343,12 @@ def stop_unit(unit, gone=lambda: False):
         bus.close()
 
 
-def running():
+def running() -> bool:
     """Is systemd the init here, with its private socket?"""
     return os.path.isdir("/run/systemd/system") and os.path.exists(SOCKET)
 
 
-def scope_dirs(unit, slice_, hierarchies):
+def scope_dirs(unit: str, slice_: str, hierarchies: Iterable[Hierarchy]) -> list[CgroupDir]:
     """The scope's directory in each hierarchy systemd manages."""
     rel = posixpath.join(slice_path(slice_), unit)
     return [(h.name, h.mountpoint + rel, h.v2) for h in hierarchies]
