@@ -18,10 +18,10 @@
  * does the whole step again from the start and words the errors.  So this
  * file never prints an error the Python CLI would print differently.
  *
- * The state layout and the locking are state.py's: flock on <root>/<id>.
+ * The state layout and the locking are statedir.h's, which state.py obeys
+ * too: flock on <root>/<id>.
  */
 #define _GNU_SOURCE
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -33,13 +33,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "statedir.h"
+
 #ifndef PYRUNC_PYTHON
 #define PYRUNC_PYTHON "/usr/bin/python3"
 #endif
-
-#define DEFAULT_ROOT "/run/pyrunc"
-#define FASTPATH_MAGIC "pyrunc-fastpath 1\n"
-#define MAX_FASTPATH 65536
 
 static int g_argc;
 static char **g_argv;
@@ -90,21 +88,14 @@ static void __attribute__((noreturn)) python_cli(void)
     exit(1);
 }
 
-/* state.py check_id: a letter or digit, then letters, digits and _+-. */
+/* statedir.h's id rule. */
 static int valid_id(const char *id)
 {
-    size_t n = strlen(id), i;
+    size_t n = strlen(id);
 
-    if (n == 0 || n > 255 || !isalnum((unsigned char)id[0]))
+    if (n == 0 || n > PYRUNC_SD_ID_MAX || strchr(PYRUNC_SD_ID_FIRST, id[0]) == NULL)
         return 0;
-    for (i = 1; i < n; i++) {
-        unsigned char c = (unsigned char)id[i];
-        if (!(isalnum(c) || c == '_' || c == '+' || c == '-' || c == '.'))
-            return 0;
-        if (c > 127)
-            return 0;
-    }
-    return 1;
+    return strspn(id + 1, PYRUNC_SD_ID_FIRST PYRUNC_SD_ID_MORE) == n - 1;
 }
 
 /* --name VALUE or --name=VALUE at argv[*i]. */
@@ -131,16 +122,15 @@ static int global_opt(const char *name, int *i, const char **value)
 struct fastpath {
     long pid;
     unsigned long long start_time;
-    char *cgroups[64];      /* directories create made, deepest first */
+    char *cgroups[PYRUNC_SD_FASTPATH_MAX_CGROUPS];  /* create's, deepest first */
     int n_cgroups;
-    char buf[MAX_FASTPATH];
+    char buf[PYRUNC_SD_FASTPATH_MAX_SIZE];
 };
 
-/* <root>/<id>/fastpath: magic line, "PID START_TIME", one cgroup directory
- * per line.  Anything unexpected: not plain. */
+/* statedir.h's fastpath file.  Anything unexpected: not plain. */
 static int read_fastpath(int dfd, struct fastpath *fp)
 {
-    int fd = openat(dfd, "fastpath", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = openat(dfd, PYRUNC_SD_FASTPATH, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     ssize_t n, total = 0;
     char *p, *end, *nl;
 
@@ -152,9 +142,9 @@ static int read_fastpath(int dfd, struct fastpath *fp)
     if (n < 0 || total == (ssize_t)sizeof(fp->buf) - 1)
         return -1;
     fp->buf[total] = '\0';
-    if (strncmp(fp->buf, FASTPATH_MAGIC, strlen(FASTPATH_MAGIC)) != 0)
+    if (strncmp(fp->buf, PYRUNC_SD_FASTPATH_MAGIC, strlen(PYRUNC_SD_FASTPATH_MAGIC)) != 0)
         return -1;
-    p = fp->buf + strlen(FASTPATH_MAGIC);
+    p = fp->buf + strlen(PYRUNC_SD_FASTPATH_MAGIC);
     if (sscanf(p, "%ld %llu\n", &fp->pid, &fp->start_time) != 2 || fp->pid <= 0)
         return -1;
     p = strchr(p, '\n');
@@ -165,7 +155,7 @@ static int read_fastpath(int dfd, struct fastpath *fp)
     fp->n_cgroups = 0;
     while (p < end) {
         nl = strchr(p, '\n');
-        if (nl == NULL || *p != '/' || fp->n_cgroups == 64)
+        if (nl == NULL || *p != '/' || fp->n_cgroups == PYRUNC_SD_FASTPATH_MAX_CGROUPS)
             return -1;
         *nl = '\0';
         fp->cgroups[fp->n_cgroups++] = p;
@@ -174,8 +164,8 @@ static int read_fastpath(int dfd, struct fastpath *fp)
     return 0;
 }
 
-/* state.py process_start_time + init_alive: the pid still names the
- * process create started (field 22 of /proc/PID/stat), not a zombie. */
+/* statedir.h's liveness: the pid still names the process create
+ * started, and it has not exited. */
 static int init_alive(const struct fastpath *fp)
 {
     char path[64], buf[1024], *p, *save = NULL, *tok;
@@ -194,12 +184,12 @@ static int init_alive(const struct fastpath *fp)
     p = strrchr(buf, ')');
     if (p == NULL || p[1] != ' ')
         return 0;
-    /* fields after the command: state is field 3, starttime field 22 */
+    /* (the fields after the command's, which may hold spaces, start at 3) */
     for (field = 3, tok = strtok_r(p + 2, " ", &save); tok != NULL;
          field++, tok = strtok_r(NULL, " ", &save)) {
-        if (field == 3 && (tok[0] == 'Z' || tok[0] == 'X'))
+        if (field == PYRUNC_SD_STAT_STATE_FIELD && strchr(PYRUNC_SD_DEAD_STATES, tok[0]))
             return 0;
-        if (field == 22)
+        if (field == PYRUNC_SD_STAT_START_FIELD)
             return strtoull(tok, NULL, 10) == fp->start_time;
     }
     return 0;
@@ -231,14 +221,15 @@ static void start(const char *root, const char *id)
 
     if (dfd < 0 || read_fastpath(dfd, &fp) < 0 || !init_alive(&fp))
         python_cli();
-    fifo = openat(dfd, "exec.fifo", O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+    fifo = openat(dfd, PYRUNC_SD_FIFO, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
     if (fifo < 0)
         python_cli();
     if (write(fifo, "0", 1) != 1)
         python_cli();
     /* the init runs the user process now: no way back from here */
-    if (unlinkat(dfd, "exec.fifo", 0) < 0 && errno != ENOENT) {
-        fprintf(stderr, "pyrunc: unlink %s/%s/exec.fifo: %s\n", root, id, strerror(errno));
+    if (unlinkat(dfd, PYRUNC_SD_FIFO, 0) < 0 && errno != ENOENT) {
+        fprintf(stderr, "pyrunc: unlink %s/%s/" PYRUNC_SD_FIFO ": %s\n", root, id,
+                strerror(errno));
         exit(1);
     }
     exit(0);
@@ -300,7 +291,7 @@ static void delete(const char *root, const char *id, int force)
 
 int main(int argc, char **argv)
 {
-    const char *root = DEFAULT_ROOT, *log_format = "text", *ignored, *verb;
+    const char *root = PYRUNC_SD_DEFAULT_ROOT, *log_format = "text", *ignored, *verb;
     int i = 1, force = 0;
 
     g_argc = argc;

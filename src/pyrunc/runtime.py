@@ -23,7 +23,7 @@ from .errors import PyruncError, SpawnError, strerror
 from .files import write_once
 from .hooks import run_hooks
 
-DEFAULT_ROOT = "/run/pyrunc"
+DEFAULT_ROOT = st.DEFAULT_ROOT
 
 
 class Runtime:

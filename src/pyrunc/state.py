@@ -8,7 +8,10 @@
                          and delete it without Python
 <root>/.seccomp-cache/   compiled seccomp programs (ids never start with ".")
 
-Calls on one container are serialised by flock on <root>/<id> itself.
+Calls on one container are serialised by flock on <root>/<id> itself.  The
+names, the id rule, the fastpath format and the liveness rule are
+csrc/statedir.h's, which front.c includes too (_statedir is made from it
+at build time).
 """
 import errno
 import fcntl
@@ -17,28 +20,29 @@ import time
 
 from . import jsonio
 
+from . import _statedir as sd_rules
 from .errors import BadArgument, ContainerExists, ContainerNotFound, PyruncError, strerror
 
 OCI_VERSION = "1.3.0"
-STATE_FILE = "state.json"
-FIFO = "exec.fifo"
-FASTPATH = "fastpath"
-CONFIG_FILE = "config.json"
-ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-ID_CHARS = frozenset(ALNUM + "_+-.")
-NAME_MAX = 255
+STATE_FILE = sd_rules.STATE_FILE
+FIFO = sd_rules.FIFO
+FASTPATH = sd_rules.FASTPATH
+CONFIG_FILE = sd_rules.CONFIG_FILE
+DEFAULT_ROOT = sd_rules.DEFAULT_ROOT
+_ID_CHARS = frozenset(sd_rules.ID_FIRST + sd_rules.ID_MORE)
 
 
 def check_id(cid):
-    """^[A-Za-z0-9][A-Za-z0-9_.+-]*$: runc's characters, and a letter or
-    digit first, so that no id is "." or ".." or looks like a flag."""
+    """statedir.h's id rule (runc's characters, and a letter or digit
+    first, so that no id is "." or ".." or looks like a flag)."""
     if not cid:
         raise BadArgument("container id cannot be empty")
-    if len(cid) > NAME_MAX:
-        raise BadArgument("invalid container id %r: longer than %d characters" % (cid, NAME_MAX))
-    if cid[0] not in ALNUM or not ID_CHARS.issuperset(cid):
+    if len(cid) > sd_rules.ID_MAX:
+        raise BadArgument("invalid container id %r: longer than %d characters"
+                          % (cid, sd_rules.ID_MAX))
+    if cid[0] not in sd_rules.ID_FIRST or not _ID_CHARS.issuperset(cid):
         raise BadArgument("invalid container id %r: a letter or digit, then letters, digits "
-                          "and _ + - ." % cid)
+                          "and %s" % (cid, " ".join(sd_rules.ID_MORE)))
 
 
 class StateDir:
@@ -126,10 +130,12 @@ class StateDir:
         written after state.json; a missing or partial file only means the
         Python CLI does the work."""
         dirs = sorted(cgroup_dirs, key=len, reverse=True)
-        if any("\n" in d for d in dirs) or len(dirs) > 64:
-            return
-        text = "pyrunc-fastpath 1\n%d %d\n%s" % (
-            pid, start_time, "".join(d + "\n" for d in dirs))
+        text = "%s%d %d\n%s" % (sd_rules.FASTPATH_MAGIC, pid, start_time,
+                                 "".join(d + "\n" for d in dirs))
+        if any("\n" in d or not d.startswith("/") for d in dirs) or \
+                len(dirs) > sd_rules.FASTPATH_MAX_CGROUPS or \
+                len(text.encode()) >= sd_rules.FASTPATH_MAX_SIZE:
+            return   # (front.c would refuse it: Python does the work)
         try:
             fd = os.open(os.path.join(self.path, FASTPATH),
                          os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
@@ -219,22 +225,24 @@ def list_ids(root):
 
 def proc_stat(pid):
     """(state letter, parent pid, start time) of /proc/<pid>/stat, or None
-    if the process is gone.  The start time (field 22, clock ticks since
-    boot) identifies a process across pid reuse."""
+    if the process is gone.  The start time (clock ticks since boot)
+    identifies a process across pid reuse."""
     try:
         with open("/proc/%d/stat" % pid, "rb") as f:
             data = f.read()
     except (FileNotFoundError, ProcessLookupError):
         return None
+    # (field 3 is the first after the command's, which may hold spaces)
     fields = data[data.rindex(b")") + 2:].split()
-    return fields[0].decode(), int(fields[1]), int(fields[19])
+    return (fields[sd_rules.STAT_STATE_FIELD - 3].decode(), int(fields[4 - 3]),
+            int(fields[sd_rules.STAT_START_FIELD - 3]))
 
 
 def process_start_time(pid):
-    """The start time of a live process, or None if it is gone or a
-    zombie."""
+    """The start time of a live process, or None if it is gone or has
+    exited (statedir.h's liveness rule)."""
     stat = proc_stat(pid)
-    return None if stat is None or stat[0] in ("Z", "X") else stat[2]
+    return None if stat is None or stat[0] in sd_rules.DEAD_STATES else stat[2]
 
 
 def init_alive(state):
