@@ -79,8 +79,9 @@ def _spawn(container, process, detach, pid_file, sock, masters, preserve_fds, ig
                 cgroups = cgroups.sub(sub_cgroups)
             facts = host.host_info(cgroups, process)
             plan = make_exec_plan(config, process, facts, pidfd, state["pid"], preserve_fds,
-                                  rt.listen_fds, lock_fd=sd.lock_fd, stdio=stdio)
-            rt._finish_plan(plan)
+                                  rt.listen_fds, lock_fd=sd.lock_fd, stdio=stdio,
+                                  compile_seccomp=rt._seccomp_compiler())
+            rt._announce(plan)
             if not detach and rt.subreaper:
                 become_subreaper()
             child = Child(plan)

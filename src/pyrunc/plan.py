@@ -8,6 +8,7 @@ carries the words the CLI prints if it fails.
 import posixpath
 
 from . import linux as L
+from . import steps as S
 from .bundle import PROC_MOUNTS_ALLOWED, clean_path
 from .errors import ConfigError
 
@@ -74,22 +75,6 @@ DEV_SYMLINKS = (
 DEVICE_TYPE_BITS = {"c": L.S_IFCHR, "u": L.S_IFCHR, "b": L.S_IFBLK, "p": L.S_IFIFO}
 
 
-class Step:
-    """One step of the child: an op kind (name of a PYRUNC_OP_*), the words
-    that describe it in an error, and the op's slots (flags a b c d s1..s4
-    v1 v2)."""
-
-    __slots__ = ("kind", "desc", "slots")
-
-    def __init__(self, kind, desc, **slots):
-        self.kind = kind
-        self.desc = desc
-        self.slots = slots
-
-    def __repr__(self):
-        return "Step(%s, %r, %r)" % (self.kind, self.desc, self.slots)
-
-
 class HostInfo:
     """What the planner needs to know about the machine (tests fake it)."""
 
@@ -154,8 +139,7 @@ class SpawnPlan:
         # paths for it at SYNC_SOURCES (slot i: the i-th; None: no sync).
         self.bind_sources = None
 
-    def add(self, kind, desc, **slots):
-        step = Step(kind, desc, **slots)
+    def add(self, step):
         self.steps.append(step)
         return step
 
@@ -210,10 +194,14 @@ def shares_host_mount_ns(linux):
 
 
 def make_plan(config, bundle, rootfs, host, no_pivot=False, no_new_keyring=False,
-              preserve_fds=0, container_id="", listen_fds=0, lock_fd=-1, stdio=None):
-    """Turn a checked config into a SpawnPlan.  lock_fd: the state lock,
-    which the child closes first; stdio: (in, out, err) fds the process
-    gets instead of the runtime's own (None or -1: the runtime's)."""
+              preserve_fds=0, container_id="", listen_fds=0, lock_fd=-1, stdio=None,
+              fifo_fd=-1, compile_seccomp=None):
+    """Turn a checked config into a finished SpawnPlan.  lock_fd: the state
+    lock, which the child closes first; stdio: (in, out, err) fds the
+    process gets instead of the runtime's own (None or -1: the runtime's);
+    fifo_fd: the exec fifo the init waits on for start; compile_seccomp
+    (linux.seccomp) -> (BPF program, instruction count, seccomp(2) flags),
+    by default seccomp.compile_filter, its warnings the plan's."""
     plan = SpawnPlan()
     _plan_first_steps(plan, lock_fd, stdio)
     linux = config.get("linux") or {}
@@ -247,18 +235,18 @@ def make_plan(config, bundle, rootfs, host, no_pivot=False, no_new_keyring=False
         plan.bind_sources = []
     _plan_namespaces(plan, new_ns, joined, linux, host)
     if plan.new_netns:
-        plan.add("LOOPBACK", 'bring up "lo" of the network namespace')
+        plan.add(S.Loopback('bring up "lo" of the network namespace'))
     if process is not None and process.get("oomScoreAdj") is not None:
         plan.oom_score_adj = process["oomScoreAdj"]
 
     if not no_new_keyring:
-        plan.add("KEYRING", "join session keyring", s1="_ses." + container_id)
+        plan.add(S.Keyring("join session keyring", "_ses." + container_id))
     if "uts" in new_ns or "uts" in joined:
         if config.get("hostname"):
-            plan.add("SETHOSTNAME", "sethostname %r" % config["hostname"], s1=config["hostname"])
+            plan.add(S.SetHostname("sethostname %r" % config["hostname"], config["hostname"]))
         if config.get("domainname"):
-            plan.add("SETDOMAINNAME", "setdomainname %r" % config["domainname"],
-                     s1=config["domainname"])
+            plan.add(S.SetDomainname("setdomainname %r" % config["domainname"],
+                                     config["domainname"]))
     elif config.get("hostname") or config.get("domainname"):
         raise ConfigError("hostname: setting the hostname needs a new or joined uts namespace")
 
@@ -267,21 +255,22 @@ def make_plan(config, bundle, rootfs, host, no_pivot=False, no_new_keyring=False
                                                  "createContainer", "startContainer"))
     plan.sync_hooks = has_sync_hooks
     if process is not None:
-        _plan_process(plan, process, host, preserve_fds, hooks, linux, listen_fds=listen_fds)
+        _plan_process(plan, process, host, preserve_fds, hooks, linux, listen_fds=listen_fds,
+                      fifo_fd=fifo_fd, compile_seccomp=compile_seccomp)
     else:
         # Nothing to start: the init waits, as runc's does, until deleted.
-        plan.add("READY", "signal created")
-        plan.fifo_step = plan.add("WAIT_START", "wait on the exec fifo", a=-1)
+        plan.add(S.Ready("signal created"))
+        plan.fifo_step = plan.add(S.WaitStart("wait on the exec fifo", fifo_fd))
     return plan
 
 
 def _plan_first_steps(plan, lock_fd, stdio):
     if lock_fd >= 0:
         # a flock lives as long as any copy of its fd: the child's goes
-        plan.add("CLOSE", "close the state lock", a=lock_fd)
+        plan.add(S.Close("close the state lock", lock_fd))
     if stdio is not None and any(fd is not None and fd >= 0 for fd in stdio):
         a, b, c = (-1 if fd is None else fd for fd in stdio)
-        plan.add("STDIO", "take the stdio given (%d %d %d)" % (a, b, c), a=a, b=b, c=c)
+        plan.add(S.Stdio("take the stdio given (%d %d %d)" % (a, b, c), a, b, c))
 
 
 # Sysctls a namespace owns (runc's list); any other one would change the host.
@@ -347,14 +336,14 @@ def _plan_namespaces(plan, new_ns, joined, linux, host):
         if host.parent_joins and not plan.user_ns:
             # the parent joins the cgroups while the child mounts; the
             # child waits for that at SYNC_CGROUP (as with a user namespace)
-            plan.add("SYNC", "wait for the runtime (setup)", a=SYNC_SETUP)
+            plan.add(S.Sync("wait for the runtime (setup)", SYNC_SETUP))
             return
         if plan.user_ns:
             # The parent writes the maps, then joins the cgroups while the
             # child mounts; the child waits for that at SYNC_CGROUP.  The
             # clone made the mount namespace: the bind sources can be opened.
             sources = SYNC_SOURCES if plan.bind_sources is not None else 0
-            plan.add("SYNC", "wait for the runtime (uid/gid maps)", a=SYNC_SETUP | sources)
+            plan.add(S.Sync("wait for the runtime (uid/gid maps)", SYNC_SETUP | sources))
             _become_userns_root(plan)
             return
         # Moving another process into a v1 cgroup waits for an RCU grace
@@ -364,24 +353,23 @@ def _plan_namespaces(plan, new_ns, joined, linux, host):
         plan.self_join = True
         _join_cgroups(plan, host, v2=False)
         if "cgroup" in new_ns:
-            plan.add("UNSHARE", "create cgroup namespace", a=L.CLONE_NEWCGROUP)
+            plan.add(S.Unshare("create cgroup namespace", L.CLONE_NEWCGROUP))
         return
     # Join existing namespaces before creating new ones (a new user
     # namespace would take away the rights to join the host-owned ones),
     # then fork the init into a joined or new pid (and time) namespace.
     plan.joined = [(k, joined[k]) for k in JOIN_ORDER if k in joined]
     for kind, path in plan.joined:
-        plan.add("SETNS", "join %s namespace %s" % (kind, path), s1=path,
-                 a=NAMESPACE_FLAGS[kind])
+        plan.add(S.Setns("join %s namespace %s" % (kind, path), path, NAMESPACE_FLAGS[kind]))
     if "user" in new_ns:
-        plan.add("UNSHARE", "create user namespace", a=L.CLONE_NEWUSER)
-    plan.add("SYNC", "wait for the runtime (uid/gid maps, cgroups)", a=SYNC_SETUP)
+        plan.add(S.Unshare("create user namespace", L.CLONE_NEWUSER))
+    plan.add(S.Sync("wait for the runtime (uid/gid maps, cgroups)", SYNC_SETUP))
     if "user" in new_ns:
         _become_userns_root(plan)
     rest = flags & ~L.CLONE_NEWUSER
     if rest:
         names = ", ".join(k for k in new_ns if k != "user")
-        plan.add("UNSHARE", "create namespaces (%s)" % names, a=rest)
+        plan.add(S.Unshare("create namespaces (%s)" % names, rest))
     # The parent writes the time offsets: the child, non-dumpable, cannot
     # open its own /proc files once it is root of a new user namespace
     # (they stay the host root's).  The child is in its mount namespace now:
@@ -390,9 +378,9 @@ def _plan_namespaces(plan, new_ns, joined, linux, host):
     sync = (SYNC_TIMENS if plan.timens_offsets else 0) | \
         (SYNC_SOURCES if plan.bind_sources is not None else 0)
     if sync:
-        plan.add("SYNC", "wait for the runtime (time namespace offsets, bind sources)", a=sync)
+        plan.add(S.Sync("wait for the runtime (time namespace offsets, bind sources)", sync))
     if "pid" in new_ns or "pid" in joined or "time" in new_ns or "time" in joined:
-        plan.add("FORK", "fork the container's init")
+        plan.add(S.Fork("fork the container's init"))
 
 
 def _join_cgroups(plan, host, v2):
@@ -400,15 +388,15 @@ def _join_cgroups(plan, host, v2):
     v1 hierarchies only or (v2) the cgroup2 one too."""
     for _, path, is_v2 in host.cgroup_mounts:
         if v2 or not is_v2:
-            plan.add("WRITE_HOST", 'join cgroup "%s"' % path,
-                     s1=path + ("/cgroup.procs" if is_v2 else "/tasks"), s2="0")
+            plan.add(S.WriteHost('join cgroup "%s"' % path,
+                                 path + ("/cgroup.procs" if is_v2 else "/tasks"), "0"))
 
 
 def _become_userns_root(plan):
     # Until it takes ids that the new maps know, the child's files would
     # be owned by nobody: mounts that create inodes (devpts) fail with
     # EOVERFLOW.
-    plan.add("USER", "become root of the user namespace", a=0, b=0, v1=[])
+    plan.add(S.User("become root of the user namespace", 0, 0, []))
 
 
 def _new_namespaces(linux):
@@ -429,10 +417,10 @@ def _plan_rootfs(plan, config, bundle, rootfs, linux, host, no_pivot):
     # a private bind in the host's (runtime.py): nothing is mounted outside
     # it, and delete detaches it with all the mounts under it.
     if not plan.host_mount_ns:
-        plan.add("MOUNT_HOST", 'make "/" rslave', s2="/", flags=L.MS_SLAVE | L.MS_REC)
-        plan.add("MOUNT_HOST", "bind rootfs %s onto itself" % rootfs, s1=rootfs, s2=rootfs,
-                 flags=L.MS_BIND | L.MS_REC)
-    plan.add("OPEN_ROOT", "open rootfs %s" % rootfs, s1=rootfs)
+        plan.add(S.MountHost('make "/" rslave', "/", L.MS_SLAVE | L.MS_REC))
+        plan.add(S.MountHost("bind rootfs %s onto itself" % rootfs, rootfs, L.MS_BIND | L.MS_REC,
+                             source=rootfs))
+    plan.add(S.OpenRoot("open rootfs %s" % rootfs, rootfs))
 
     mounts = config.get("mounts") or ()
     setup_dev = True
@@ -456,47 +444,47 @@ def _plan_rootfs(plan, config, bundle, rootfs, linux, host, no_pivot):
         for path, major, minor in DEFAULT_DEVICES:
             _plan_device(plan, path, L.S_IFCHR | 0o666, major, minor, 0, 0, in_userns)
         for target, link in DEV_SYMLINKS:
-            plan.add("SYMLINK", "symlink %s -> %s" % (link, target), s1=target, s2=link)
-        plan.add("MKDIR", 'mkdir "/dev/shm"', s1="/dev/shm", a=0o1777)
-        plan.add("MKDIR", 'mkdir "/dev/pts"', s1="/dev/pts", a=0o755)
+            plan.add(S.Symlink("symlink %s -> %s" % (link, target), target, link))
+        plan.add(S.Mkdir('mkdir "/dev/shm"', "/dev/shm", 0o1777))
+        plan.add(S.Mkdir('mkdir "/dev/pts"', "/dev/pts", 0o755))
     for d in linux.get("devices") or ():
         mode = DEVICE_TYPE_BITS[d["type"]] | (d.get("fileMode", 0o666) & 0o7777)
         _plan_device(plan, clean_path(d["path"]), mode, d.get("major", 0), d.get("minor", 0),
                      d.get("uid", 0), d.get("gid", 0), in_userns)
     process = config.get("process")
     if process is not None:
-        plan.add("MKDIR", "mkdir cwd %r" % process["cwd"], s1=clean_path(process["cwd"]), a=0o755)
+        plan.add(S.Mkdir("mkdir cwd %r" % process["cwd"], clean_path(process["cwd"]), 0o755))
 
     hooks = config.get("hooks") or {}
     sync = SYNC_CGROUP if plan.direct and not plan.self_join else 0
     if any(hooks.get(n) for n in ("prestart", "createRuntime", "createContainer", "startContainer")):
         sync |= SYNC_HOOKS
     if sync:
-        plan.add("SYNC", "wait for the runtime (cgroups, createRuntime hooks)", a=sync)
+        plan.add(S.Sync("wait for the runtime (cgroups, createRuntime hooks)", sync))
     if plan.direct and not plan.self_join and "cgroup" in _new_namespaces(linux):
-        plan.add("UNSHARE", "create cgroup namespace", a=L.CLONE_NEWCGROUP)
+        plan.add(S.Unshare("create cgroup namespace", L.CLONE_NEWCGROUP))
     for i, h in enumerate(hooks.get("createContainer") or ()):
         _plan_hook(plan, "createContainer", i, h, 0)
 
     for key, value in sorted((linux.get("sysctl") or {}).items()):
         path = sysctl_path(key)
-        plan.add("WRITE_PROC", "write sysctl %s=%r" % (key, value), s1=path, s2=value)
+        plan.add(S.WriteProc("write sysctl %s=%r" % (key, value), path, value))
     for path in linux.get("maskedPaths") or ():
-        plan.add("MASK", "mask %s" % clean_path(path), s1=clean_path(path))
+        plan.add(S.Mask("mask %s" % clean_path(path), clean_path(path)))
     for path in linux.get("readonlyPaths") or ():
-        plan.add("READONLY", "make %s read-only" % clean_path(path), s1=clean_path(path))
+        plan.add(S.Readonly("make %s read-only" % clean_path(path), clean_path(path)))
 
     if plan.host_mount_ns:
-        plan.add("CHROOT", "chroot to %s (no mount namespace)" % rootfs)
+        plan.add(S.Chroot("chroot to %s (no mount namespace)" % rootfs))
     elif no_pivot:
         # The host's procfs and sysfs stay in the mount namespace under a
         # chroot, and a full one there lets the container mount a fresh,
         # unmasked /proc: hide them first (runc's msMoveRoot)
         for path in host.kernel_fs_mounts:
-            plan.add("HIDE_MOUNT", "hide the host's %s (--no-pivot)" % _q(path), s1=path)
-        plan.add("MOVE_ROOT", "move rootfs to / and chroot (--no-pivot)")
+            plan.add(S.HideMount("hide the host's %s (--no-pivot)" % _q(path), path))
+        plan.add(S.MoveRoot("move rootfs to / and chroot (--no-pivot)"))
     else:
-        plan.add("PIVOT_ROOT", "pivot_root to %s" % rootfs)
+        plan.add(S.PivotRoot("pivot_root to %s" % rootfs))
     process = config.get("process")
     if process is not None and process.get("terminal"):
         # in the container's own devpts; /dev/console is bound before "/"
@@ -505,12 +493,12 @@ def _plan_rootfs(plan, config, bundle, rootfs, linux, host, no_pivot):
     if plan.dev_readonly is not None:
         # runc's order: /dev is read-only once its nodes, links, devpts and
         # console are there
-        plan.add("REMOUNT", 'remount "/dev" read-only', s1="/dev",
-                 a=L.MS_BIND | L.MS_REMOUNT | L.MS_RDONLY | plan.dev_readonly)
+        plan.add(S.Remount('remount "/dev" read-only', "/dev",
+                           L.MS_BIND | L.MS_REMOUNT | L.MS_RDONLY | plan.dev_readonly))
     if (config.get("root") or {}).get("readonly"):
-        plan.add("REMOUNT_ROOT", 'remount "/" read-only', a=L.MS_RDONLY)
+        plan.add(S.RemountRoot('remount "/" read-only', L.MS_RDONLY))
     if root_prop:
-        plan.add("PROPAGATE_ROOT", 'set propagation of "/" to %s' % prop_name, a=root_prop)
+        plan.add(S.PropagateRoot('set propagation of "/" to %s' % prop_name, root_prop))
 
 
 def _max_passed_fds():
@@ -526,22 +514,25 @@ def _is_bind(m):
 def _plan_mount(plan, m, where, bundle, dest, kind, flags, prop, data, host):
     source = m.get("source") or ""
     desc = "%s: mount %s on %s" % (where, _q(source or kind), _q(dest))
-    # d bits 4 and 8: what may lie on a procfs (runc's rule, see
-    # bundle.PROC_MOUNTS_ALLOWED; the child checks the resolved target)
-    procfs = 4 if dest == "/proc" else 8 if dest in PROC_MOUNTS_ALLOWED else 0
+    # what may lie on a procfs (runc's rule, see bundle.PROC_MOUNTS_ALLOWED;
+    # the child checks the resolved target)
+    procfs = S.MAY_COVER_PROCFS if dest == "/proc" else \
+        S.MAY_COVER_PROCFS_FILE if dest in PROC_MOUNTS_ALLOWED else 0
     if kind == "bind" or flags & L.MS_BIND:
         if not source:
             raise ConfigError("%s.source: a bind mount needs a source" % where)
         # A relative source is relative to the bundle (runtime-spec, config.md).
         source = posixpath.join(bundle, source)
+        checks, slot = procfs, 0
         slots = plan.bind_sources
         if slots is not None and len(slots) < _max_passed_fds():
-            # d bit 32: the runtime's fd of the source, in slot d >> 8
-            procfs |= 32 | len(slots) << 8
+            # the runtime's fd of the source, in slot `slot`
+            checks, slot = checks | S.SOURCE_FD, len(slots)
             slots.append(source)
-        # a=3: create the target as a directory or a file, like the source.
-        plan.add("MOUNT", desc, s1=source, s2=dest, flags=L.MS_BIND | (flags & L.MS_REC),
-                 a=3, b=flags & BIND_REMOUNT_FLAGS, c=prop, d=procfs)
+        # the target is made a directory or a file, like the source
+        plan.add(S.Mount(desc, source, dest, flags=L.MS_BIND | (flags & L.MS_REC),
+                         create=S.CREATE_AS_SOURCE, remount=flags & BIND_REMOUNT_FLAGS,
+                         propagation=prop, checks=checks, source_slot=slot))
         return
     if kind == "cgroup":
         _plan_cgroup_mount(plan, desc, dest, flags, prop, host)
@@ -550,28 +541,29 @@ def _plan_mount(plan, m, where, bundle, dest, kind, flags, prop, data, host):
         # sysfs needs rights over the network namespace's owner, which a
         # new user namespace lacks for the host's: bind the host's /sys, as
         # runc does.
-        plan.add("MOUNT", desc + " (bind of /sys)", s1="/sys", s2=dest,
-                 flags=L.MS_BIND | L.MS_REC, a=1, b=flags & BIND_REMOUNT_FLAGS, c=prop)
+        plan.add(S.Mount(desc + " (bind of /sys)", "/sys", dest, flags=L.MS_BIND | L.MS_REC,
+                         remount=flags & BIND_REMOUNT_FLAGS, propagation=prop))
         return
-    # d bit 1: no symlink on the way to a proc or sysfs target (CVE-2019-19921)
-    checks = int(kind in ("proc", "sysfs")) | (procfs if kind == "proc" or procfs == 8 else 0)
+    # no symlink on the way to a proc or sysfs target (CVE-2019-19921)
+    checks = (S.NO_SYMLINKS if kind in ("proc", "sysfs") else 0) | \
+        (procfs if kind == "proc" or procfs == S.MAY_COVER_PROCFS_FILE else 0)
     if kind == "tmpfs":
         if not any(o.startswith("mode=") for o in data.split(",")):
-            # d bit 16: the mode of the mountpoint, as runc gives it
-            checks |= 16
+            # the mode of the mountpoint, as runc gives it
+            checks |= S.MODE_OF_MOUNTPOINT
         if dest == "/dev" and flags & L.MS_RDONLY:
             # read-only only at the end (see _plan_rootfs)
             plan.dev_readonly = flags & BIND_REMOUNT_FLAGS & ~L.MS_RDONLY
             flags &= ~L.MS_RDONLY
     if "tmpcopyup" in (m.get("options") or ()):
         # runc's extension (Podman asks it for every tmpfs): the new tmpfs
-        # starts with what the image has there (d bit 2); ignored for other
-        # file systems, as by runc
+        # starts with what the image has there; ignored for other file
+        # systems, as by runc
         data = ",".join(o for o in data.split(",") if o and o != "tmpcopyup")
         if kind == "tmpfs":
-            checks |= 2
-    plan.add("MOUNT", desc, s1=source or kind, s2=dest, s3=kind, s4=data or None,
-             flags=flags & ~L.MS_REMOUNT, a=1, c=prop, d=checks)
+            checks |= S.TMPCOPYUP
+    plan.add(S.Mount(desc, source or kind, dest, fstype=kind, data=data or None,
+                     flags=flags & ~L.MS_REMOUNT, propagation=prop, checks=checks))
 
 
 def _plan_cgroup_mount(plan, desc, dest, flags, prop, host):
@@ -580,27 +572,27 @@ def _plan_cgroup_mount(plan, desc, dest, flags, prop, host):
     if not v1:
         # Pure cgroup v2: bind the container's own cgroup.
         for _, path in v2[:1]:
-            plan.add("MOUNT", desc, s1=path, s2=dest, flags=L.MS_BIND | L.MS_REC, a=1,
-                     b=(flags & BIND_REMOUNT_FLAGS) | L.MS_NOSUID | L.MS_NODEV | L.MS_NOEXEC,
-                     c=prop)
+            plan.add(S.Mount(desc, path, dest, flags=L.MS_BIND | L.MS_REC,
+                             remount=(flags & BIND_REMOUNT_FLAGS) | L.MS_NOSUID | L.MS_NODEV |
+                             L.MS_NOEXEC, propagation=prop))
         return
     # cgroup v1: a tmpfs holding one bind mount per hierarchy, each of them
     # the container's own cgroup.
-    plan.add("MOUNT", desc + " (tmpfs)", s1="tmpfs", s2=dest, s3="tmpfs", s4="mode=755",
-             flags=L.MS_NOSUID | L.MS_NODEV | L.MS_NOEXEC, a=1)
+    plan.add(S.Mount(desc + " (tmpfs)", "tmpfs", dest, fstype="tmpfs", data="mode=755",
+                     flags=L.MS_NOSUID | L.MS_NODEV | L.MS_NOEXEC))
     for name, path in v1 + [("unified", p) for _, p in v2]:
         sub = posixpath.join(dest, name)
-        plan.add("MOUNT", "mount cgroup %s on %s" % (_q(name), _q(sub)), s1=path, s2=sub,
-                 flags=L.MS_BIND | L.MS_REC, a=1,
-                 b=(flags & BIND_REMOUNT_FLAGS) | L.MS_NOSUID | L.MS_NODEV | L.MS_NOEXEC,
-                 c=prop)
+        plan.add(S.Mount("mount cgroup %s on %s" % (_q(name), _q(sub)), path, sub,
+                         flags=L.MS_BIND | L.MS_REC,
+                         remount=(flags & BIND_REMOUNT_FLAGS) | L.MS_NOSUID | L.MS_NODEV |
+                         L.MS_NOEXEC, propagation=prop))
     if flags & L.MS_RDONLY:
         # the tmpfs mount read-only, never a superblock: were the target
         # not this tmpfs, a remount without MS_BIND would change a host's
         # file system for everyone (it once did cgroup2's)
-        plan.add("REMOUNT", desc + " (read-only)", s1=dest,
-                 a=L.MS_BIND | L.MS_REMOUNT | L.MS_RDONLY | L.MS_NOSUID | L.MS_NODEV |
-                 L.MS_NOEXEC)
+        plan.add(S.Remount(desc + " (read-only)", dest,
+                           L.MS_BIND | L.MS_REMOUNT | L.MS_RDONLY | L.MS_NOSUID | L.MS_NODEV |
+                           L.MS_NOEXEC))
 
 
 def _plan_device(plan, path, mode, major, minor, uid, gid, in_userns):
@@ -610,10 +602,9 @@ def _plan_device(plan, path, mode, major, minor, uid, gid, in_userns):
     if in_userns and mode & L.S_IFMT != L.S_IFIFO:
         # mknod of a device is not allowed in a user namespace: bind the
         # host's node, which the child checks to be that device
-        plan.add("BIND_DEV", "bind device %s" % path, s1=path, s2=path, a=mode & L.S_IFMT,
-                 b=dev)
+        plan.add(S.BindDev("bind device %s" % path, path, path, mode & L.S_IFMT, dev))
     else:
-        plan.add("MKNOD", "mknod %s" % path, s1=path, a=mode, b=dev, c=uid, d=gid)
+        plan.add(S.Mknod("mknod %s" % path, path, mode, dev, uid, gid))
 
 
 def _plan_hook(plan, name, index, hook, segment, default_env=None):
@@ -622,20 +613,19 @@ def _plan_hook(plan, name, index, hook, segment, default_env=None):
     hooks (segment 0) in the rootfs directory, as runc's init runs them
     (c bit 1)."""
     args = hook.get("args") or [hook["path"]]
-    env = {"v2": hook["env"]} if "env" in hook else \
-        {"v2": default_env} if default_env is not None else {}
-    plan.add("HOOK", "%s hook #%d %s" % (name, index, hook["path"]), s1=hook["path"],
-             v1=args, a=hook.get("timeout") or 0, b=segment, c=int(segment == 0), **env)
+    env = hook["env"] if "env" in hook else default_env
+    plan.add(S.Hook("%s hook #%d %s" % (name, index, hook["path"]), hook["path"], args, env,
+                    hook.get("timeout") or 0, segment, int(segment == 0)))
 
 
 def _plan_console(plan, process, console):
     size = process.get("consoleSize") or {}
-    plan.add("CONSOLE", "set up the console (pty)", a=size.get("height", 0),
-             b=size.get("width", 0), c=int(console))
+    plan.add(S.Console("set up the console (pty)", size.get("height", 0), size.get("width", 0),
+                       int(console)))
 
 
 def make_exec_plan(config, process, host, pidfd, init_pid, preserve_fds=0, listen_fds=0,
-                   lock_fd=-1, stdio=None):
+                   lock_fd=-1, stdio=None, compile_seccomp=None):
     """The plan of `exec`: a process that enters the running container
     whose config is `config` (its init is init_pid, held by pidfd) and runs
     `process` (a checked process object).
@@ -644,7 +634,7 @@ def make_exec_plan(config, process, host, pidfd, init_pid, preserve_fds=0, liste
     lock (the paths are the host's), then every namespace of the container at once
     through the pidfd (the kernel orders them, user first), forks once more
     into the pid (and time) namespace, and sets up the process as create
-    does for the init.  lock_fd and stdio as for make_plan."""
+    does for the init.  lock_fd, stdio and compile_seccomp as for make_plan."""
     plan = SpawnPlan()
     _plan_first_steps(plan, lock_fd, stdio)
     linux = config.get("linux") or {}
@@ -657,25 +647,25 @@ def make_exec_plan(config, process, host, pidfd, init_pid, preserve_fds=0, liste
     for kind in kinds:
         flags |= NAMESPACE_FLAGS[kind]
     if flags:
-        plan.add("SETNS_FD", "join the namespaces of the container (%s)"
-                 % ", ".join(k for k in JOIN_ORDER if k in kinds), a=pidfd, b=flags)
+        plan.add(S.SetnsFd("join the namespaces of the container (%s)"
+                           % ", ".join(k for k in JOIN_ORDER if k in kinds), pidfd, flags))
     if "pid" in kinds or "time" in kinds:
-        plan.add("FORK", "fork into the container's pid namespace")
+        plan.add(S.Fork("fork into the container's pid namespace"))
     if "mount" not in kinds:
         # no mount namespace: the container's root is a directory of the host's
         root = "/proc/%d/root" % init_pid
-        plan.add("OPEN_ROOT", "open the container's root %s" % root, s1=root)
-        plan.add("CHROOT", "chroot to the container's root")
+        plan.add(S.OpenRoot("open the container's root %s" % root, root))
+        plan.add(S.Chroot("chroot to the container's root"))
     else:
         # setns put us at the root of the container's mount namespace: root
         # paths (LSM attributes under its /proc) are resolved there
-        plan.add("OPEN_ROOT", 'open the container\'s root "/"', s1="/")
-    plan.add("CLOSE", "close the container's pidfd", a=pidfd)
+        plan.add(S.OpenRoot('open the container\'s root "/"', "/"))
+    plan.add(S.Close("close the container's pidfd", pidfd))
     if process.get("terminal"):
         _plan_console(plan, process, console=False)
     plan.has_process = True
     _plan_process(plan, process, host, preserve_fds, {}, linux, entering=True,
-                  listen_fds=listen_fds)
+                  listen_fds=listen_fds, compile_seccomp=compile_seccomp)
     return plan
 
 
@@ -685,7 +675,7 @@ LISTEN_PID_SLOT = "LISTEN_PID=" + " " * 20
 
 
 def _plan_process(plan, process, host, preserve_fds, hooks, config_linux, entering=False,
-                  listen_fds=0):
+                  listen_fds=0, fifo_fd=-1, compile_seccomp=None):
     """The user process's steps.  entering: an `exec` process, which
     starts at once: no exec fifo, no startContainer hooks.  listen_fds:
     socket activation, the fds 3.. the runtime got from systemd, passed on
@@ -694,35 +684,35 @@ def _plan_process(plan, process, host, preserve_fds, hooks, config_linux, enteri
     if not process.get("terminal"):
         # (with a terminal, the console step makes the session: it must
         # lead one to take the pty as its controlling terminal)
-        plan.add("SETSID", "setsid")
+        plan.add(S.Setsid("setsid"))
     for rl in process.get("rlimits") or ():
-        plan.add("RLIMIT", "setrlimit %s" % rl["type"], a=L.RLIMITS[rl["type"]],
-                 b=rl["soft"], c=rl["hard"])
+        plan.add(S.Rlimit("setrlimit %s" % rl["type"], L.RLIMITS[rl["type"]], rl["soft"],
+                          rl["hard"]))
     cwd = clean_path(process["cwd"])
-    plan.add("CHDIR", "chdir to cwd %s" % _q(cwd), s1=cwd)
+    plan.add(S.Chdir("chdir to cwd %s" % _q(cwd), cwd))
     user = process.get("user") or {}
     umask = user.get("umask")
-    plan.add("UMASK", "umask", a=0o022 if umask is None else umask)
+    plan.add(S.Umask("umask", 0o022 if umask is None else umask))
     persona = (config_linux or {}).get("personality")
     if persona is not None:
         value = L.PERSONALITY_DOMAINS[persona["domain"]]
         for flag in persona.get("flags") or ():
             value |= L.PERSONALITY_FLAGS[flag]
-        plan.add("PERSONALITY", "set personality %s" % persona["domain"], a=value)
+        plan.add(S.Personality("set personality %s" % persona["domain"], value))
     _plan_lsm_labels(plan, process, host)
     caps = process.get("capabilities")
     last = host.cap_last_cap
     if caps is not None:
-        plan.add("BOUNDING", "drop capabilities from the bounding set",
-                 a=cap_mask(caps.get("bounding"), "process.capabilities.bounding", plan, last,
-                            host.bounding),
-                 b=last)
+        plan.add(S.Bounding("drop capabilities from the bounding set",
+                            cap_mask(caps.get("bounding"), "process.capabilities.bounding",
+                                     plan, last, host.bounding),
+                            last))
     uid, gid = user.get("uid", 0), user.get("gid", 0)
     groups = [str(g) for g in user.get("additionalGids") or ()]
     if uid != 0:
         # the process's user owns its stdio (pipes, the pty), as with runc
-        plan.add("STDIO_OWNER", "give the stdio to uid %d" % uid, a=uid)
-    user_step = plan.add("USER", "set user %d:%d" % (uid, gid), a=uid, b=gid, v1=groups)
+        plan.add(S.StdioOwner("give the stdio to uid %d" % uid, uid))
+    user_step = plan.add(S.User("set user %d:%d" % (uid, gid), uid, gid, groups))
     if caps is not None:
         sets = {name: cap_mask(caps.get(name), "process.capabilities." + name, plan, last,
                                host.bounding)
@@ -735,26 +725,33 @@ def _plan_process(plan, process, host, preserve_fds, hooks, config_linux, enteri
             names = [L.CAPABILITIES[n] for n in range(last + 1) if not_raisable & (1 << n)]
             plan.warnings.append("process.capabilities.ambient: %s not raised: an ambient "
                                  "capability must be permitted and inheritable" % ", ".join(names))
-        plan.add("CAPS", "set capabilities", a=sets["effective"], b=sets["permitted"],
-                 c=sets["inheritable"], d=sets["ambient"])
+        plan.add(S.Caps("set capabilities", sets["effective"], sets["permitted"],
+                        sets["inheritable"], sets["ambient"]))
     seccomp = (config_linux or {}).get("seccomp")
     nnp = process.get("noNewPrivileges")
     notify = seccomp is not None and seccomp_notifies(seccomp)
+    bpf = None
+    if seccomp is not None:
+        if compile_seccomp is None:
+            from .seccomp import compile_filter
+
+            def compile_seccomp(section):
+                return compile_filter(section, plan.warnings.append)
+        bpf = compile_seccomp(seccomp)
     if notify:
         plan.seccomp_listener = seccomp
-    if seccomp is not None and not nnp:
+    if bpf is not None and not nnp:
         # Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load
         # it before the capabilities are dropped.
-        steps_before_user = plan.steps.index(user_step)
-        plan.steps.insert(steps_before_user, Step("SECCOMP", "load seccomp filter",
-                                                  seccomp=seccomp, b=int(notify)))
+        plan.steps.insert(plan.steps.index(user_step),
+                          S.Seccomp("load seccomp filter", *bpf, notifies=int(notify)))
     if nnp:
-        plan.add("NO_NEW_PRIVS", "set no_new_privs")
+        plan.add(S.NoNewPrivs("set no_new_privs"))
         if notify:
             # The listener fd goes to listenerPath during create, while the
             # runtime that made the container still runs (as runc does).
-            plan.add("SECCOMP", "load seccomp filter", seccomp=seccomp, b=1)
-    plan.add("CLOSE_FDS", "close inherited file descriptors", a=3 + listen_fds + preserve_fds)
+            plan.add(S.Seccomp("load seccomp filter", *bpf, notifies=1))
+    plan.add(S.CloseFds("close inherited file descriptors", 3 + listen_fds + preserve_fds))
     env = process.get("env") or []
     listen_pid_at = 0
     if listen_fds:
@@ -766,33 +763,33 @@ def _plan_process(plan, process, host, preserve_fds, hooks, config_linux, enteri
         if e.startswith("PATH="):
             path = e[5:]
     args = process["args"]
-    plan.add("LOOKUP", "exec: %s" % _q(args[0]), s1=args[0], s2=path)
-    if seccomp is not None and nnp and not notify:
+    plan.add(S.Lookup("exec: %s" % _q(args[0]), args[0], path))
+    if bpf is not None and nnp and not notify:
         # As late as runc loads it: before the wait for start, so that the
         # startContainer hooks run under it too
-        plan.add("SECCOMP", "load seccomp filter", seccomp=seccomp)
+        plan.add(S.Seccomp("load seccomp filter", *bpf))
     if entering:
         # the runtime may exit once the process runs (exec --detach)
-        plan.add("DETACH", "stop dying with the runtime")
+        plan.add(S.Detach("stop dying with the runtime"))
     else:
-        plan.add("READY", "signal created")
-        plan.fifo_step = plan.add("WAIT_START", "wait for start on the exec fifo", a=-1)
+        plan.add(S.Ready("signal created"))
+        plan.fifo_step = plan.add(S.WaitStart("wait for start on the exec fifo", fifo_fd))
     for i, h in enumerate(hooks.get("startContainer") or ()):
         # (without env of their own, the process's: runc's)
         _plan_hook(plan, "startContainer", i, h, 1, default_env=env)
     # runc's words (the child prints them itself if the runtime is gone)
-    plan.add("EXEC", "exec %s" % args[0], v1=args, v2=env, a=listen_pid_at)
+    plan.add(S.Exec("exec %s" % args[0], args, env, listen_pid_at))
     _words_after_start(plan)
 
 
 def _words_after_start(plan):
     """Steps after the exec fifo may fail when the runtime that created
     the container has exited: the child then writes the error to the
-    container's stderr, as runc's init does; s4 holds the step's words."""
+    container's stderr, as runc's init does: they get the step's words."""
     if plan.fifo_step is None:
         return
     for step in plan.steps[plan.steps.index(plan.fifo_step) + 1:]:
-        step.slots["s4"] = step.desc
+        step.words_to_child = True
 
 
 def seccomp_notifies(section):
@@ -807,16 +804,16 @@ def _plan_lsm_labels(plan, process, host):
     profile = process.get("apparmorProfile")
     if profile:
         if host.apparmor:
-            plan.add("WRITE_PROC", "set AppArmor profile %s" % _q(profile),
-                     s1="/proc/self/attr/apparmor/exec", s2="exec " + profile)
+            plan.add(S.WriteProc("set AppArmor profile %s" % _q(profile),
+                                 "/proc/self/attr/apparmor/exec", "exec " + profile))
         else:
             plan.warnings.append("process.apparmorProfile: AppArmor is not enabled on this "
                                  "host: the profile is not applied")
     label = process.get("selinuxLabel")
     if label:
         if host.selinux:
-            plan.add("WRITE_PROC", "set SELinux label %s" % _q(label),
-                     s1="/proc/self/attr/exec", s2=label)
+            plan.add(S.WriteProc("set SELinux label %s" % _q(label), "/proc/self/attr/exec",
+                                 label))
         else:
             plan.warnings.append("process.selinuxLabel: SELinux is not enabled on this host: "
                                  "the label is not applied")

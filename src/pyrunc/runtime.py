@@ -153,15 +153,14 @@ class Runtime:
                 facts.kernel_fs_mounts = host.kernel_fs_mounts(rootfs)
             if process is not None:
                 host.give_home(process, rootfs)
+            sd.make_fifo()
+            fifo_fd = os.open(sd.fifo, os.O_RDWR | os.O_CLOEXEC)
             plan = make_plan(config, bundle, rootfs, facts, no_pivot=no_pivot,
                              no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
                              container_id=sd.id, listen_fds=self.listen_fds,
-                             lock_fd=sd.lock_fd, stdio=stdio)
-            self._finish_plan(plan)
-            if plan.fifo_step is not None:
-                sd.make_fifo()
-                fifo_fd = os.open(sd.fifo, os.O_RDWR | os.O_CLOEXEC)
-                plan.fifo_step.slots["a"] = fifo_fd
+                             lock_fd=sd.lock_fd, stdio=stdio, fifo_fd=fifo_fd,
+                             compile_seccomp=self._seccomp_compiler())
+            self._announce(plan)
             if host_mount is not None:
                 hostmount.bind(host_mount)
             from .spawn import Child
@@ -244,21 +243,22 @@ class Runtime:
                 sd.remove()
             raise
 
-    def _finish_plan(self, plan):
-        """Say the plan's warnings (and with --debug its steps) and compile
-        its seccomp filter."""
+    def _seccomp_compiler(self):
+        """What compiles linux.seccomp for the planner: libseccomp, with the
+        compiled programs cached under the root, warnings to our log."""
+        def compile_seccomp(section):
+            from .seccomp import compile_filter
+            return compile_filter(section, self.log.warn,
+                                  os.path.join(self.root, ".seccomp-cache"))
+        return compile_seccomp
+
+    def _announce(self, plan):
+        """Say the plan's warnings, and with --debug its steps."""
         for w in plan.warnings:
             self.log.warn(w)
         if self.log.debug_enabled:
             for i, step in enumerate(plan.steps):
                 self.log.debug("step %d: %s" % (i, step.desc))
-        for step in plan.steps:
-            if step.kind == "SECCOMP":
-                from .seccomp import compile_filter
-                program, count, flags = compile_filter(
-                    step.slots.pop("seccomp"), self.log.warn,
-                    os.path.join(self.root, ".seccomp-cache"))
-                step.slots.update(s1=program, a=count, flags=flags)
 
     # -- run ---------------------------------------------------------------
     def run(self, cid, bundle, pid_file=None, no_pivot=False, no_new_keyring=False,

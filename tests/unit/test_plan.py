@@ -470,4 +470,4 @@ def test_tmpcopyup_is_a_step_flag_not_a_mount_option():
         {"destination": "/m", "type": "mqueue", "source": "mqueue", "options": ["tmpcopyup"]}]
     tmp, mq = [s for s in steps(plan_for(spec), "MOUNT") if s.slots["s2"] in ("/tmp", "/m")]
     assert tmp.slots["s4"] == "mode=1777" and tmp.slots["d"] == 2
-    assert mq.slots["s4"] is None and mq.slots["d"] == 0
+    assert mq.data is None and mq.checks == 0

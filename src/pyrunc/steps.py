@@ -1,0 +1,559 @@
+"""The steps of a child's plan: one class per op kind of csrc/shim.h.
+
+The planner (plan.py) makes them with named, typed fields; spawn.py packs
+each into a struct pyrunc_op through its class's LAYOUT (field -> slot of
+the struct), the one place that knows which slot holds what.  shim.h says
+what each op does with its slots.
+
+Every step has `desc`, the words of an error of it (`mount "proc" on
+"/proc": ...`).  Steps after the wait for start also give the child those
+words (words_to_child): the runtime may be gone when they fail, and the
+child then prints them itself, as runc's init does.
+"""
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import ClassVar, Sequence
+
+    # a value of a slot: an int slot (flags a b c d), a string slot
+    # (s1..s4) or a vector slot (v1 v2)
+    SlotValue = int | str | bytes | Sequence[str] | None
+
+
+class Step:
+    """One op of the child."""
+
+    KIND: ClassVar[str] = ""
+    # field -> slot of struct pyrunc_op ("flags", "a".."d", "s1".."s4", "v1", "v2")
+    LAYOUT: ClassVar[dict[str, str]] = {}
+    __slots__ = ("desc", "words_to_child")
+
+    def __init__(self, desc: str) -> None:
+        self.desc = desc
+        self.words_to_child = False
+
+    @property
+    def kind(self) -> str:
+        return self.KIND
+
+    @property
+    def slots(self) -> dict[str, SlotValue]:
+        """The struct's view: slot -> value, for the fields that are set
+        (and s4, the words, when the child gets them)."""
+        out: dict[str, SlotValue] = {}
+        for field, slot in self.LAYOUT.items():
+            value = getattr(self, field)
+            if value is not None:
+                out[slot] = value
+        if self.words_to_child:
+            out["s4"] = self.desc
+        return out
+
+    def __repr__(self) -> str:
+        return "%s(%r, %r)" % (type(self).__name__, self.desc, self.slots)
+
+
+class _PathStep(Step):
+    LAYOUT = {"path": "s1"}
+    __slots__ = tuple(LAYOUT)
+
+    def __init__(self, desc: str, path: str) -> None:
+        super().__init__(desc)
+        self.path = path
+
+
+class _PathTextStep(Step):
+    LAYOUT = {"path": "s1", "text": "s2"}
+    __slots__ = tuple(LAYOUT)
+
+    def __init__(self, desc: str, path: str, text: str) -> None:
+        super().__init__(desc)
+        self.path = path
+        self.text = text
+
+
+class _NameStep(Step):
+    LAYOUT = {"name": "s1"}
+    __slots__ = tuple(LAYOUT)
+
+    def __init__(self, desc: str, name: str) -> None:
+        super().__init__(desc)
+        self.name = name
+
+
+class _FlagsStep(Step):
+    LAYOUT = {"flags": "a"}
+    __slots__ = tuple(LAYOUT)
+
+    def __init__(self, desc: str, flags: int) -> None:
+        super().__init__(desc)
+        self.flags = flags
+
+
+# -- namespaces and the sync protocol ------------------------------------------
+
+class Setns(Step):
+    KIND = "SETNS"
+    LAYOUT = {"path": "s1", "nstype": "a"}
+    __slots__ = tuple(LAYOUT)
+
+    def __init__(self, desc: str, path: str, nstype: int) -> None:
+        super().__init__(desc)
+        self.path = path
+        self.nstype = nstype
+
+
+class SetnsFd(Step):
+    """Join the namespaces `flags` of the process of a pidfd at once."""
+    KIND = "SETNS_FD"
+    LAYOUT = {"pidfd": "a", "flags": "b"}
+    __slots__ = tuple(LAYOUT)
+
+    def __init__(self, desc: str, pidfd: int, flags: int) -> None:
+        super().__init__(desc)
+        self.pidfd = pidfd
+        self.flags = flags
+
+
+class Unshare(_FlagsStep):
+    KIND = "UNSHARE"
+    __slots__ = ()
+
+
+class Fork(Step):
+    KIND = "FORK"
+    __slots__ = ()
+
+
+class Sync(Step):
+    """Tell the runtime, wait for its reply: sync_id is plan.SYNC_* bits."""
+    KIND = "SYNC"
+    LAYOUT = {"sync_id": "a"}
+    __slots__ = tuple(LAYOUT)
+
+    def __init__(self, desc: str, sync_id: int) -> None:
+        super().__init__(desc)
+        self.sync_id = sync_id
+
+
+class Ready(Step):
+    KIND = "READY"
+    __slots__ = ()
+
+
+class WaitStart(Step):
+    KIND = "WAIT_START"
+    LAYOUT = {"fifo_fd": "a"}
+    __slots__ = tuple(LAYOUT)
+
+    def __init__(self, desc: str, fifo_fd: int) -> None:
+        super().__init__(desc)
+        self.fifo_fd = fifo_fd
+
+
+class Detach(Step):
+    KIND = "DETACH"
+    __slots__ = ()
+
+
+# -- host-side and root-side files ------------------------------------------------
+
+class WriteHost(_PathTextStep):
+    KIND = "WRITE_HOST"
+    __slots__ = ()
+
+
+class WriteProc(_PathTextStep):
+    """Write text to a file of a real procfs, a root path under /proc."""
+    KIND = "WRITE_PROC"
+    __slots__ = ()
+
+
+class MountHost(Step):
+    """mount(2) on a host path (the propagation of "/", the rootfs bind)."""
+    KIND = "MOUNT_HOST"
+    LAYOUT = {"source": "s1", "target": "s2", "flags": "flags"}
+    __slots__ = tuple(LAYOUT)
+
+    def __init__(self, desc: str, target: str, flags: int, source: str | None = None) -> None:
+        super().__init__(desc)
+        self.source = source
+        self.target = target
+        self.flags = flags
+
+
+class OpenRoot(_PathStep):
+    KIND = "OPEN_ROOT"
+    __slots__ = ()
+
+
+# Mount.create: what to make at the target when it is missing
+CREATE_NONE, CREATE_DIR, CREATE_FILE, CREATE_AS_SOURCE = 0, 1, 2, 3
+# Mount.checks bits (shim.h says what each one does)
+NO_SYMLINKS, TMPCOPYUP, MAY_COVER_PROCFS, MAY_COVER_PROCFS_FILE, MODE_OF_MOUNTPOINT, \
+    SOURCE_FD = 1, 2, 4, 8, 16, 32
+
+
+class Mount(Step):
+    """A mount at a root path.  remount: the flags a bind is remounted
+    with; propagation: set after; checks: the bits above, and with
+    SOURCE_FD the slot of the runtime's fd of the source (source_slot)."""
+    KIND = "MOUNT"
+    LAYOUT = {"source": "s1", "target": "s2", "fstype": "s3", "data": "s4", "flags": "flags",
+              "create": "a", "remount": "b", "propagation": "c", "checks_word": "d"}
+    __slots__ = ("source", "target", "fstype", "data", "flags", "create", "remount",
+                 "propagation", "checks", "source_slot")
+
+    def __init__(self, desc: str, source: str, target: str, fstype: str | None = None,
+                 data: str | None = None, flags: int = 0, create: int = CREATE_DIR,
+                 remount: int = 0, propagation: int = 0, checks: int = 0,
+                 source_slot: int = 0) -> None:
+        super().__init__(desc)
+        self.source = source
+        self.target = target
+        self.fstype = fstype
+        self.data = data
+        self.flags = flags
+        self.create = create
+        self.remount = remount
+        self.propagation = propagation
+        self.checks = checks
+        self.source_slot = source_slot
+
+    @property
+    def checks_word(self) -> int:
+        """d: the check bits, the source slot above them."""
+        return self.checks | (self.source_slot << 8 if self.checks & SOURCE_FD else 0)
+
+
+class Remount(Step):
+    """MS_BIND|MS_REMOUNT of the mount at a root path (never its superblock)."""
+    KIND = "REMOUNT"
+    LAYOUT = {"path": "s1", "flags": "a"}
+    __slots__ = tuple(LAYOUT)
+
+    def __init__(self, desc: str, path: str, flags: int) -> None:
+        super().__init__(desc)
+        self.path = path
+        self.flags = flags
+
+
+class Mknod(Step):
+    KIND = "MKNOD"
+    LAYOUT = {"path": "s1", "mode": "a", "dev": "b", "uid": "c", "gid": "d"}
+    __slots__ = tuple(LAYOUT)
+
+    def __init__(self, desc: str, path: str, mode: int, dev: int, uid: int, gid: int) -> None:
+        super().__init__(desc)
+        self.path = path
+        self.mode = mode
+        self.dev = dev
+        self.uid = uid
+        self.gid = gid
+
+
+class BindDev(Step):
+    """Bind the host's device node; it must be a `kind` device `dev`."""
+    KIND = "BIND_DEV"
+    LAYOUT = {"source": "s1", "target": "s2", "kind_bits": "a", "dev": "b"}
+    __slots__ = tuple(LAYOUT)
+
+    def __init__(self, desc: str, source: str, target: str, kind_bits: int, dev: int) -> None:
+        super().__init__(desc)
+        self.source = source
+        self.target = target
+        self.kind_bits = kind_bits
+        self.dev = dev
+
+
+class Symlink(Step):
+    KIND = "SYMLINK"
+    LAYOUT = {"target": "s1", "link": "s2"}
+    __slots__ = tuple(LAYOUT)
+
+    def __init__(self, desc: str, target: str, link: str) -> None:
+        super().__init__(desc)
+        self.target = target
+        self.link = link
+
+
+class Mkdir(Step):
+    KIND = "MKDIR"
+    LAYOUT = {"path": "s1", "mode": "a"}
+    __slots__ = tuple(LAYOUT)
+
+    def __init__(self, desc: str, path: str, mode: int) -> None:
+        super().__init__(desc)
+        self.path = path
+        self.mode = mode
+
+
+class Mask(_PathStep):
+    KIND = "MASK"
+    __slots__ = ()
+
+
+class Readonly(_PathStep):
+    KIND = "READONLY"
+    __slots__ = ()
+
+
+class HideMount(_PathStep):
+    """--no-pivot: detach (or cover) a host procfs or sysfs mount."""
+    KIND = "HIDE_MOUNT"
+    __slots__ = ()
+
+
+# -- the root ----------------------------------------------------------------------
+
+class PivotRoot(Step):
+    KIND = "PIVOT_ROOT"
+    __slots__ = ()
+
+
+class MoveRoot(Step):
+    KIND = "MOVE_ROOT"
+    __slots__ = ()
+
+
+class Chroot(Step):
+    KIND = "CHROOT"
+    __slots__ = ()
+
+
+class RemountRoot(_FlagsStep):
+    KIND = "REMOUNT_ROOT"
+    __slots__ = ()
+
+
+class PropagateRoot(_FlagsStep):
+    KIND = "PROPAGATE_ROOT"
+    __slots__ = ()
+
+
+# -- the process -------------------------------------------------------------------
+
+class SetHostname(_NameStep):
+    KIND = "SETHOSTNAME"
+    __slots__ = ()
+
+
+class SetDomainname(_NameStep):
+    KIND = "SETDOMAINNAME"
+    __slots__ = ()
+
+
+class Loopback(Step):
+    KIND = "LOOPBACK"
+    __slots__ = ()
+
+
+class Keyring(_NameStep):
+    KIND = "KEYRING"
+    __slots__ = ()
+
+
+class Stdio(Step):
+    """fds that become 0, 1, 2 (-1: keep that one)."""
+    KIND = "STDIO"
+    LAYOUT = {"stdin": "a", "stdout": "b", "stderr": "c"}
+    __slots__ = tuple(LAYOUT)
+
+    def __init__(self, desc: str, stdin: int, stdout: int, stderr: int) -> None:
+        super().__init__(desc)
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
+
+
+class StdioOwner(Step):
+    KIND = "STDIO_OWNER"
+    LAYOUT = {"uid": "a"}
+    __slots__ = tuple(LAYOUT)
+
+    def __init__(self, desc: str, uid: int) -> None:
+        super().__init__(desc)
+        self.uid = uid
+
+
+class Console(Step):
+    """A pty of the container's devpts as the controlling terminal and
+    stdio (rows/columns 0: leave the size); bind_console: over /dev/console."""
+    KIND = "CONSOLE"
+    LAYOUT = {"rows": "a", "columns": "b", "bind_console": "c"}
+    __slots__ = tuple(LAYOUT)
+
+    def __init__(self, desc: str, rows: int, columns: int, bind_console: int) -> None:
+        super().__init__(desc)
+        self.rows = rows
+        self.columns = columns
+        self.bind_console = bind_console
+
+
+class Setsid(Step):
+    KIND = "SETSID"
+    __slots__ = ()
+
+
+class Rlimit(Step):
+    KIND = "RLIMIT"
+    LAYOUT = {"resource": "a", "soft": "b", "hard": "c"}
+    __slots__ = tuple(LAYOUT)
+
+    def __init__(self, desc: str, resource: int, soft: int, hard: int) -> None:
+        super().__init__(desc)
+        self.resource = resource
+        self.soft = soft
+        self.hard = hard
+
+
+class Chdir(_PathStep):
+    KIND = "CHDIR"
+    __slots__ = ()
+
+
+class Umask(Step):
+    KIND = "UMASK"
+    LAYOUT = {"mask": "a"}
+    __slots__ = tuple(LAYOUT)
+
+    def __init__(self, desc: str, mask: int) -> None:
+        super().__init__(desc)
+        self.mask = mask
+
+
+class Personality(Step):
+    KIND = "PERSONALITY"
+    LAYOUT = {"persona": "a"}
+    __slots__ = tuple(LAYOUT)
+
+    def __init__(self, desc: str, persona: int) -> None:
+        super().__init__(desc)
+        self.persona = persona
+
+
+class Bounding(Step):
+    """Keep the capabilities of mask in the bounding set, up to last."""
+    KIND = "BOUNDING"
+    LAYOUT = {"mask": "a", "last": "b"}
+    __slots__ = tuple(LAYOUT)
+
+    def __init__(self, desc: str, mask: int, last: int) -> None:
+        super().__init__(desc)
+        self.mask = mask
+        self.last = last
+
+
+class User(Step):
+    KIND = "USER"
+    LAYOUT = {"uid": "a", "gid": "b", "groups": "v1"}
+    __slots__ = tuple(LAYOUT)
+
+    def __init__(self, desc: str, uid: int, gid: int, groups: Sequence[str]) -> None:
+        super().__init__(desc)
+        self.uid = uid
+        self.gid = gid
+        self.groups = list(groups)
+
+
+class Caps(Step):
+    KIND = "CAPS"
+    LAYOUT = {"effective": "a", "permitted": "b", "inheritable": "c", "ambient": "d"}
+    __slots__ = tuple(LAYOUT)
+
+    def __init__(self, desc: str, effective: int, permitted: int, inheritable: int,
+                 ambient: int) -> None:
+        super().__init__(desc)
+        self.effective = effective
+        self.permitted = permitted
+        self.inheritable = inheritable
+        self.ambient = ambient
+
+
+class NoNewPrivs(Step):
+    KIND = "NO_NEW_PRIVS"
+    __slots__ = ()
+
+
+class Seccomp(Step):
+    """Load a compiled filter (count struct sock_filter of program);
+    notifies: send the listener fd up."""
+    KIND = "SECCOMP"
+    LAYOUT = {"program": "s1", "count": "a", "flags": "flags", "notifies": "b"}
+    __slots__ = tuple(LAYOUT)
+
+    def __init__(self, desc: str, program: bytes, count: int, flags: int,
+                 notifies: int = 0) -> None:
+        super().__init__(desc)
+        self.program = program
+        self.count = count
+        self.flags = flags
+        self.notifies = notifies
+
+
+class Hook(Step):
+    """A hook the child runs: env None is the runtime's environment;
+    segment: the payload segment with the state JSON; in_root: run it in
+    the open root's directory."""
+    KIND = "HOOK"
+    LAYOUT = {"path": "s1", "args": "v1", "env": "v2", "timeout": "a", "segment": "b",
+              "in_root": "c"}
+    __slots__ = tuple(LAYOUT)
+
+    def __init__(self, desc: str, path: str, args: Sequence[str], env: Sequence[str] | None,
+                 timeout: int, segment: int, in_root: int) -> None:
+        super().__init__(desc)
+        self.path = path
+        self.args = list(args)
+        self.env = None if env is None else list(env)
+        self.timeout = timeout
+        self.segment = segment
+        self.in_root = in_root
+
+
+class Close(Step):
+    KIND = "CLOSE"
+    LAYOUT = {"fd": "a"}
+    __slots__ = tuple(LAYOUT)
+
+    def __init__(self, desc: str, fd: int) -> None:
+        super().__init__(desc)
+        self.fd = fd
+
+
+class CloseFds(Step):
+    KIND = "CLOSE_FDS"
+    LAYOUT = {"first": "a"}
+    __slots__ = tuple(LAYOUT)
+
+    def __init__(self, desc: str, first: int) -> None:
+        super().__init__(desc)
+        self.first = first
+
+
+class Lookup(Step):
+    """Find the executable `name` along `path` (PATH)."""
+    KIND = "LOOKUP"
+    LAYOUT = {"name": "s1", "path": "s2"}
+    __slots__ = tuple(LAYOUT)
+
+    def __init__(self, desc: str, name: str, path: str) -> None:
+        super().__init__(desc)
+        self.name = name
+        self.path = path
+
+
+class Exec(Step):
+    """execve the looked-up file; listen_pid_at > 0: envp[listen_pid_at - 1]
+    is "LISTEN_PID=" with room for the pid."""
+    KIND = "EXEC"
+    LAYOUT = {"argv": "v1", "envp": "v2", "listen_pid_at": "a"}
+    __slots__ = tuple(LAYOUT)
+
+    def __init__(self, desc: str, argv: Sequence[str], envp: Sequence[str],
+                 listen_pid_at: int = 0) -> None:
+        super().__init__(desc)
+        self.argv = list(argv)
+        self.envp = list(envp)
+        self.listen_pid_at = listen_pid_at

@@ -1,0 +1,1 @@
+"""Pure logic: spec -> plan, parsing, paths.  No root needed."""
