@@ -263,11 +263,10 @@ class Container:
 
     def stats(self):
         """runc's stats of the container (the "data" of a stats event)."""
-        from . import events
         with self._locked() as (sd, state):
             if st.status_of(sd, state) == "stopped":
                 raise WrongState("container not running")
-            return events.stats(Cgroups.from_state(state.get("cgroups")))
+            return Cgroups.from_state(state.get("cgroups")).stats()
 
     def events(self, emit, interval=5.0):
         """runc's event stream: emit(event) with a stats event every

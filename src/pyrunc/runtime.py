@@ -220,7 +220,7 @@ class Runtime:
                          hooks={k: hooks[k] for k in ("poststart", "poststop") if hooks.get(k)})
             sd.save(state)
             if plan.has_process and not state["hooks"] and state["start_time"] is not None \
-                    and host_mount is None and not cgroups.unit:
+                    and host_mount is None and cgroups.dirs_only:
                 # (a systemd scope is stopped over D-Bus: Python's work)
                 sd.save_fastpath(pid, state["start_time"], cgroups.created)
             if pid_file:

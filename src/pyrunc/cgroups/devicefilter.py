@@ -15,7 +15,7 @@ import struct
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Sequence
+    from typing import Any, Sequence
 
     from .resources import DeviceRule
 
@@ -91,3 +91,21 @@ def _block(allow: bool, kind: str, major: int | None, minor: int | None,
         else:
             out.append((c, dst, src, 0, imm))
     return out
+
+
+def attach(directory: str, rules: list[DeviceRule]) -> None:
+    """Load the program of rules and attach it to the cgroup2 directory
+    (replacing the device programs attached there before)."""
+    if TYPE_CHECKING:   # (the compiled shim has no stubs)
+        ffi: Any
+        lib: Any
+    else:
+        from .._shim import ffi, lib
+    from ..errors import strerror
+    from .fs import CgroupError
+    code = program(rules)
+    r = lib.pyrunc_attach_device_filter(directory.encode(), ffi.from_buffer(code),
+                                        len(code) // 8)
+    if r < 0:
+        raise CgroupError('linux.resources.devices: attach a device program to "%s": %s'
+                          % (directory, strerror(-r)))

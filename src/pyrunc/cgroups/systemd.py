@@ -8,7 +8,8 @@ only: no bus daemon in between) with a minimal D-Bus client: EXTERNAL
 authentication, the marshalling of the few types these calls use, and
 waiting for the job's JobRemoved signal.  The resource files of the scope
 are then written by the cgroupfs code, as runc does for what has no unit
-property.
+property: SystemdCgroups is the cgroupfs driver where systemd makes, fills
+and removes the directories.
 """
 from __future__ import annotations
 
@@ -17,12 +18,15 @@ import posixpath
 import struct
 
 from ..errors import PyruncError
+from .fs import CgroupError, Cgroups
+from .layout import hierarchies
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Iterable, Sequence
 
-    from . import CgroupDir, Hierarchy
+    from .fs import CgroupDir, CgroupsState
+    from .layout import Hierarchy
 
     # a message's header fields: field code -> value
     Headers = dict[int, Any]
@@ -353,3 +357,69 @@ def scope_dirs(unit: str, slice_: str, hierarchies: Iterable[Hierarchy]) -> list
     rel = posixpath.join(slice_path(slice_), unit)
     return [(h.name, h.mountpoint + rel, h.v2) for h in hierarchies]
 
+
+class SystemdCgroups(Cgroups):
+    """The systemd driver: the container's cgroups are the transient scope
+    "prefix-name.scope" in its slice, which exists only once it has a
+    process (join starts it with the child's pid) and goes when stopped."""
+
+    joined_by_parent = True
+    dirs_only = False
+
+    def __init__(self, dirs: list[CgroupDir], unit: str, slice_: str,
+                 created: Iterable[str] = (), controllers: dict[str, list[str]] | None = None,
+                 mountpoints: dict[str, str] | None = None) -> None:
+        super().__init__(dirs, created, controllers, mountpoints)
+        self.unit = unit
+        self.slice = slice_
+        # what setup() leaves for join()
+        self._pending: tuple[dict[str, Any] | None, Callable[[str], None],
+                             Sequence[dict[str, Any]]] | None = None
+
+    @classmethod
+    def for_scope(cls, cgroups_path: str | None, cid: str) -> SystemdCgroups:
+        """The scope of a new container (cgroupsPath slice:prefix:name)."""
+        if not running():
+            raise CgroupError("--systemd-cgroup: systemd is not running here")
+        unit, slice_ = unit_and_slice(cgroups_path, cid)
+        dirs, controllers, mountpoints = [], {}, {}
+        hs = hierarchies()
+        for (name, path, v2), h in zip(scope_dirs(unit, slice_, hs), hs):
+            dirs.append((name, path, v2))
+            controllers[path] = list(h.controllers)
+            mountpoints[path] = h.mountpoint
+        return cls(dirs, unit, slice_, (), controllers, mountpoints)
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> SystemdCgroups:
+        unit, slice_ = data["unit"]
+        return cls([tuple(d) for d in data["dirs"]], unit, slice_, data.get("created", ()),
+                   data.get("controllers"), data.get("mountpoints"))
+
+    def to_state(self) -> CgroupsState:
+        record = super().to_state()
+        record["unit"] = [self.unit, self.slice]
+        return record
+
+    def setup(self, resources: dict[str, Any] | None, warn: Callable[[str], None],
+              devices: Sequence[dict[str, Any]] = ()) -> None:
+        """Nothing to make yet: join() starts the scope, then writes the
+        resources."""
+        self._pending = (resources, warn, devices)
+
+    def join(self, pid: int) -> None:
+        start_scope(self.unit, self.slice, pid, "pyrunc container %s" % self.unit)
+        if self._pending and self._pending[0]:
+            self.apply(self._pending[0], self._pending[1], self._pending[2])
+
+    def owned(self) -> bool:
+        return True   # (a scope started for the container)
+
+    def destroy(self) -> list[str]:
+        """Stop the scope (systemd removes its directories)."""
+        stop_unit(self.unit, lambda: not self.pids())
+        return super().destroy()
+
+    def _with_dirs(self, dirs: list[CgroupDir]) -> Cgroups:
+        return SystemdCgroups(dirs, self.unit, self.slice, (), self.controllers,
+                              self.mountpoints)
