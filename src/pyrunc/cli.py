@@ -6,11 +6,21 @@ click is only imported to render --help from the same table (clihelp.py).
 Handlers are thin: parse, call the library (runtime.py), print, map errors
 to exit codes.
 """
+from __future__ import annotations
+
 import os
 import sys
 
 from .errors import BadArgument, PyruncError
 from .update import UPDATE_FLAGS
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterable, Mapping, NoReturn
+
+    from .container import Container
+    from .log import Logger
+    from .runtime import Runtime
 
 VERSION = "0.1.0"
 
@@ -18,8 +28,9 @@ VERSION = "0.1.0"
 class Opt:
     __slots__ = ("dest", "names", "metavar", "kind", "default", "help", "choices", "repeat")
 
-    def __init__(self, names, dest, help, metavar=None, kind=str, default=None, choices=None,
-                 repeat=False):
+    def __init__(self, names: list[str], dest: str, help: str, metavar: str | None = None,
+                 kind: Callable[[str], object] = str, default: object = None,
+                 choices: tuple[str, ...] | None = None, repeat: bool = False) -> None:
         self.names = names
         self.dest = dest
         self.metavar = metavar      # None: a boolean flag
@@ -33,7 +44,8 @@ class Opt:
 class Cmd:
     __slots__ = ("name", "help", "opts", "args", "handler", "raw_tail")
 
-    def __init__(self, name, help, opts, args, handler, raw_tail=False):
+    def __init__(self, name: str, help: str, opts: list[Opt], args: list[tuple[str, bool]],
+                 handler: Callable[[Args, Args, list[str]], int], raw_tail: bool = False) -> None:
         self.name = name
         self.help = help
         self.opts = opts
@@ -48,11 +60,11 @@ class UsageError(Exception):
     """A malformed command line.  `flags` are the global flags parsed so
     far: --log gets the error too (engines read it there)."""
 
-    flags = None
+    flags: Args | None = None
 
 
 class HelpRequested(Exception):
-    def __init__(self, cmd=None):
+    def __init__(self, cmd: str | None = None) -> None:
         super().__init__(cmd)
         self.cmd = cmd
 
@@ -60,12 +72,20 @@ class HelpRequested(Exception):
 class Args:
     """Parsed flags as attributes."""
 
-    def __init__(self, opts):
+    if TYPE_CHECKING:
+        # The attributes are the dests of the table's options (set by
+        # __init__ and the parser, from the table): mypy cannot know them,
+        # so each is Any.  logger is set by main(), on the global flags.
+        logger: Logger
+
+        def __getattr__(self, name: str) -> Any: ...
+
+    def __init__(self, opts: Iterable[Opt]) -> None:
         for o in opts:
             setattr(self, o.dest, [] if o.repeat else o.default)
 
 
-def _uint(text):
+def _uint(text: str) -> int:
     if not text.isdigit():
         raise ValueError(text)
     return int(text)
@@ -73,17 +93,19 @@ def _uint(text):
 
 # -- handlers --------------------------------------------------------------
 
-def _runtime(g):
+def _runtime(g: Args) -> Runtime:
     from .runtime import Runtime
     return Runtime(g.root, logger=g.logger, systemd_cgroup=g.systemd_cgroup, subreaper=True,
                    listen_fds=listen_fds(os.environ, os.getpid()))
 
 
-def _container(g, cid):
-    return _runtime(g).container(cid)
+def _container(g: Args, cid: str) -> Container:
+    # (a typed name for the untyped Runtime.container(): no-any-return)
+    c: Container = _runtime(g).container(cid)
+    return c
 
 
-def listen_fds(environ, pid):
+def listen_fds(environ: Mapping[str, str], pid: int) -> int:
     """sd_listen_fds(3): the fds systemd passed to this very process."""
     count = environ.get("LISTEN_FDS", "")
     if environ.get("LISTEN_PID") != str(pid) or not count.isdigit():
@@ -91,20 +113,22 @@ def listen_fds(environ, pid):
     return int(count)
 
 
-def cmd_create(g, o, a):
+def cmd_create(g: Args, o: Args, a: list[str]) -> int:
     _runtime(g).create(a[0], o.bundle, pid_file=o.pid_file, no_pivot=o.no_pivot,
                        no_new_keyring=o.no_new_keyring, preserve_fds=o.preserve_fds,
                        console_socket=o.console_socket)
     return 0
 
 
-def cmd_run(g, o, a):
+def cmd_run(g: Args, o: Args, a: list[str]) -> int:
     rt = _runtime(g)
     rt.subreaper = not o.no_subreaper
-    return rt.run(a[0], o.bundle, pid_file=o.pid_file, no_pivot=o.no_pivot,
-                  no_new_keyring=o.no_new_keyring, preserve_fds=o.preserve_fds,
-                  detach=o.detach, console_socket=o.console_socket, keep=o.keep,
-                  forward_signals=True)
+    # (a typed name for the untyped Runtime.run(): no-any-return)
+    status: int = rt.run(a[0], o.bundle, pid_file=o.pid_file, no_pivot=o.no_pivot,
+                         no_new_keyring=o.no_new_keyring, preserve_fds=o.preserve_fds,
+                         detach=o.detach, console_socket=o.console_socket, keep=o.keep,
+                         forward_signals=True)
+    return status
 
 
 class ExecFailed(PyruncError):
@@ -114,7 +138,7 @@ class ExecFailed(PyruncError):
     exit_code = 255
 
 
-def cmd_exec(g, o, a):
+def cmd_exec(g: Args, o: Args, a: list[str]) -> int:
     """Every failure of runc's exec is `exec failed: ...` with status 255."""
     from .errors import SpawnError
     c = _container(g, a[0])
@@ -137,18 +161,18 @@ def cmd_exec(g, o, a):
     return 0 if o.detach else status
 
 
-def cmd_start(g, o, a):
+def cmd_start(g: Args, o: Args, a: list[str]) -> int:
     _container(g, a[0]).start()
     return 0
 
 
-def cmd_state(g, o, a):
+def cmd_state(g: Args, o: Args, a: list[str]) -> int:
     from .jsonio import dumps
     sys.stdout.write(dumps(_container(g, a[0]).state().to_dict(), indent=2) + "\n")
     return 0
 
 
-def cmd_kill(g, o, a):
+def cmd_kill(g: Args, o: Args, a: list[str]) -> int:
     from .linux import parse_signal
     text = a[1] if len(a) > 1 else "SIGTERM"
     sig = parse_signal(text)
@@ -158,12 +182,12 @@ def cmd_kill(g, o, a):
     return 0
 
 
-def cmd_delete(g, o, a):
+def cmd_delete(g: Args, o: Args, a: list[str]) -> int:
     _container(g, a[0]).delete(force=o.force)
     return 0
 
 
-def cmd_list(g, o, a):
+def cmd_list(g: Args, o: Args, a: list[str]) -> int:
     states = [s.to_dict() for s in _runtime(g).states()]
     if o.quiet:
         sys.stdout.write("".join(s["id"] + "\n" for s in states))
@@ -180,17 +204,17 @@ def cmd_list(g, o, a):
     return 0
 
 
-def cmd_pause(g, o, a):
+def cmd_pause(g: Args, o: Args, a: list[str]) -> int:
     _container(g, a[0]).pause()
     return 0
 
 
-def cmd_resume(g, o, a):
+def cmd_resume(g: Args, o: Args, a: list[str]) -> int:
     _container(g, a[0]).resume()
     return 0
 
 
-def cmd_update(g, o, a):
+def cmd_update(g: Args, o: Args, a: list[str]) -> int:
     """--resources FILE|- (the other flags are then ignored, as by runc),
     else runc's flags."""
     c = _container(g, a[0])
@@ -211,7 +235,7 @@ def cmd_update(g, o, a):
     return 0
 
 
-def cmd_ps(g, o, a):
+def cmd_ps(g: Args, o: Args, a: list[str]) -> int:
     c = _container(g, a[0])
     if o.format == "json":
         from .jsonio import dumps
@@ -221,7 +245,7 @@ def cmd_ps(g, o, a):
     return 0
 
 
-def parse_duration(text):
+def parse_duration(text: str) -> float:
     """Go's durations as runc takes them: 5s, 100ms, 1m30s, 2h."""
     units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
     total, number, i = 0.0, "", 0
@@ -242,11 +266,11 @@ def parse_duration(text):
     return total
 
 
-def cmd_events(g, o, a):
+def cmd_events(g: Args, o: Args, a: list[str]) -> int:
     from .jsonio import dumps
     interval = parse_duration(o.interval)
 
-    def emit(event):
+    def emit(event: dict[str, Any]) -> None:
         sys.stdout.write(dumps(event) + "\n")
         sys.stdout.flush()
     c = _container(g, a[0])
@@ -257,14 +281,14 @@ def cmd_events(g, o, a):
     return 0
 
 
-def cmd_features(g, o, a):
+def cmd_features(g: Args, o: Args, a: list[str]) -> int:
     from .features import document
     from .jsonio import dumps
     sys.stdout.write(dumps(document(VERSION), indent=2) + "\n")
     return 0
 
 
-def cmd_spec(g, o, a):
+def cmd_spec(g: Args, o: Args, a: list[str]) -> int:
     import json
     from .specgen import default_spec
     path = os.path.join(o.bundle or ".", "config.json")
@@ -384,7 +408,7 @@ COMMANDS = {c.name: c for c in [
 
 # -- parsing ---------------------------------------------------------------
 
-def _lookup(opts, token):
+def _lookup(opts: Iterable[Opt], token: str) -> tuple[Opt | None, str | None]:
     """Find the option a token names: --name, -name (Go style), -x."""
     name, eq, value = token.partition("=")
     for o in opts:
@@ -393,7 +417,8 @@ def _lookup(opts, token):
     return None, None
 
 
-def _parse_opts(opts, argv, i, ns, positionals, stop_at_positional):
+def _parse_opts(opts: Iterable[Opt], argv: list[str], i: int, ns: Args, positionals: list[str],
+                stop_at_positional: bool) -> int:
     while i < len(argv):
         tok = argv[i]
         if tok == "--":
@@ -437,10 +462,10 @@ def _parse_opts(opts, argv, i, ns, positionals, stop_at_positional):
     return i
 
 
-def parse(argv):
+def parse(argv: list[str]) -> tuple[Args, Cmd | None, Args | None, list[str] | None]:
     """-> (global args, Cmd, command args, positionals)"""
     g = Args(GLOBAL)
-    rest = []
+    rest: list[str] = []
     try:
         return _parse(argv, g, rest)
     except UsageError as e:
@@ -448,7 +473,8 @@ def parse(argv):
         raise
 
 
-def _parse(argv, g, rest):
+def _parse(argv: list[str], g: Args, rest: list[str]
+           ) -> tuple[Args, Cmd | None, Args | None, list[str] | None]:
     i = _parse_opts(GLOBAL, argv, 0, g, rest, stop_at_positional=True)
     if g.version:
         return g, None, None, None
@@ -459,7 +485,7 @@ def _parse(argv, g, rest):
     if cmd is None:
         raise UsageError("no such command: %s" % name)
     o = Args(cmd.opts)
-    pos = []
+    pos: list[str] = []
     try:
         end = _parse_opts(cmd.opts, argv, i + 1, o, pos, stop_at_positional=cmd.raw_tail)
     except HelpRequested:
@@ -474,7 +500,7 @@ def _parse(argv, g, rest):
     return g, cmd, o, pos
 
 
-def version_text():
+def version_text() -> str:
     from .seccomp import libseccomp_version
     # runc's lines, in its order (Docker reads "version" and "commit:")
     text = "pyrunc version %s\ncommit: v%s\nspec: 1.3.0\npython: %s\n" % (
@@ -483,23 +509,24 @@ def version_text():
     return text + ("libseccomp: %s\n" % seccomp if seccomp else "")
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> NoReturn:
     argv = sys.argv[1:] if argv is None else argv
     try:
         g, cmd, o, pos = parse(argv)
     except HelpRequested as h:
         from .clihelp import show_help
         show_help(h.cmd)
-        return _exit(0)
+        _exit(0)
     except UsageError as e:
         from .log import Logger
         flags = e.flags
         Logger(flags.log if flags else None, flags.log_format if flags else "text").error(
             "pyrunc: %s (see pyrunc --help)" % e, echo=True)
-        return _exit(1)
+        _exit(1)
     if cmd is None:
         sys.stdout.write(version_text())
-        return _exit(0)
+        _exit(0)
+    assert o is not None and pos is not None   # (parse(): a command has both)
     from .log import Logger
     g.logger = Logger(g.log, g.log_format, g.debug)
     try:
@@ -520,10 +547,10 @@ def main(argv=None):
             traceback.print_exc()
         g.logger.error("internal error: %s: %s" % (type(e).__name__, e), echo=True)
         code = 1
-    return _exit(code)
+    _exit(code)
 
 
-def os_error_text(e):
+def os_error_text(e: OSError) -> str:
     from .errors import strerror
     text = strerror(e.errno) if e.errno else str(e)
     if e.filename is not None:
@@ -531,7 +558,7 @@ def os_error_text(e):
     return text
 
 
-def _exit(code):
+def _exit(code: int) -> NoReturn:
     """Exit without the interpreter's teardown: freeing every module and
     object costs several ms (more after create, with cffi and the plan
     loaded).  Everything pyrunc writes is flushed here or went through

@@ -2,12 +2,21 @@
 plans a container or an exec: the kernel's capabilities and LSMs, the
 cgroup and kernel file system mounts, namespaces a config would join, and
 HOME from the image's /etc/passwd."""
+from __future__ import annotations
+
 import os
 
 from .errors import ConfigError, strerror
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
-def check_joined_namespaces(linux):
+    from .cgroups import Cgroups
+    from .plan import HostInfo
+
+
+def check_joined_namespaces(linux: dict[str, Any]) -> None:
     """A joined mount namespace gets the container's mounts and pivot_root,
     a joined network namespace its net.* sysctls: never the runtime's own
     or the host's (pid 1's), which that would change for every process in
@@ -38,7 +47,8 @@ def check_joined_namespaces(linux):
                               "refused" % (i, ns["path"], whose))
 
 
-def host_info(cgroups, process, mount_label=None):
+def host_info(cgroups: Cgroups, process: dict[str, Any] | None,
+              mount_label: str | None = None) -> HostInfo:
     """What the planner needs of this machine for a process entering
     `cgroups` (the LSMs are looked at only when labels are asked for)."""
     from .plan import HostInfo
@@ -50,7 +60,7 @@ def host_info(cgroups, process, mount_label=None):
                     selinux=bool(labels) and os.path.exists("/sys/fs/selinux/enforce"))
 
 
-def kernel_fs_mounts(rootfs):
+def kernel_fs_mounts(rootfs: str) -> list[str]:
     """The mount points of full procfs and sysfs mounts outside rootfs."""
     from .cgroups import mountinfo_unescape
     out = []
@@ -65,7 +75,7 @@ def kernel_fs_mounts(rootfs):
     return out
 
 
-def give_home(process, root):
+def give_home(process: dict[str, Any], root: str) -> None:
     """HOME for a process that has none, as runc sets it (see home_of);
     root: the container's root as the runtime reaches it."""
     env = process.get("env") or ()
@@ -74,12 +84,15 @@ def give_home(process, root):
         process["env"] = list(env) + ["HOME=" + home_of(root, uid)]
 
 
-def home_of(rootfs, uid):
+def home_of(rootfs: str, uid: int) -> str:
     """HOME for a process that has none, as runc sets it: the user's entry
     in the rootfs's /etc/passwd, else "/".  Symlinks on the way (an image's
     /etc/passwd -> ../usr/share/passwd) are followed inside the rootfs,
     never out of it."""
-    from ._shim import lib
+    if TYPE_CHECKING:
+        lib: Any   # (the compiled cffi shim has no stubs)
+    else:
+        from ._shim import lib
     try:
         root = os.open(rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError:
@@ -102,7 +115,7 @@ def home_of(rootfs, uid):
     return "/"
 
 
-def apparmor_enabled():
+def apparmor_enabled() -> bool:
     try:
         with open("/sys/module/apparmor/parameters/enabled") as f:
             return f.read().strip() == "Y"
@@ -110,7 +123,7 @@ def apparmor_enabled():
         return False
 
 
-def own_bounding():
+def own_bounding() -> int:
     """The runtime's bounding set: the capabilities it can grant."""
     try:
         with open("/proc/self/status", "rb") as f:
@@ -122,7 +135,7 @@ def own_bounding():
     return ~0
 
 
-def cap_last_cap():
+def cap_last_cap() -> int:
     try:
         with open("/proc/sys/kernel/cap_last_cap") as f:
             return int(f.read())

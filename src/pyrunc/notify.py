@@ -1,17 +1,25 @@
 """linux.seccomp with SCMP_ACT_NOTIFY: the runtime hands the listener fd
 the child sent up to the agent at listenerPath (runtime-spec "Seccomp"
 listener protocol)."""
+from __future__ import annotations
+
 from . import state as st
 from .errors import SpawnError, strerror
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
-def send_to_seccomp_listener(section, fd, pid, cid, bundle, annotations, status="creating"):
+
+def send_to_seccomp_listener(section: dict[str, Any], fd: int, pid: int, cid: str, bundle: str,
+                             annotations: dict[str, str] | None,
+                             status: str = "creating") -> None:
     """runtime-spec "Seccomp": the listener fd and the container process
     state, as one message with SCM_RIGHTS, over a connection to
     listenerPath."""
     import _socket
     import sys
-    state = {"ociVersion": st.OCI_VERSION, "id": cid, "status": status, "pid": pid,
+    state: dict[str, Any] = {"ociVersion": st.OCI_VERSION, "id": cid, "status": status, "pid": pid,
              "bundle": bundle}
     if annotations:
         state["annotations"] = annotations

@@ -1,18 +1,28 @@
 """The process of an `exec`: built from runc's exec options over the
 container's own process (runc's rules), or read from a process.json."""
+from __future__ import annotations
+
 from .errors import BadArgument
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterable, Sequence
 
-def load_process_file(path):
+
+def load_process_file(path: str) -> dict[str, Any]:
     """A process object from a file (exec --process FILE), checked."""
     from .bundle import check_process, read_json
-    process = read_json(path, "--process %s" % path)
+    process: dict[str, Any] = read_json(path, "--process %s" % path)
     check_process(process)
     return process
 
 
-def exec_process(base, args, tty=False, env=(), cwd=None, user=None, additional_gids=(),
-                 caps=(), no_new_privileges=False, apparmor=None, selinux_label=None):
+def exec_process(base: dict[str, Any] | None, args: Sequence[str] | None, tty: bool = False,
+                 env: Iterable[str] = (), cwd: str | None = None,
+                 user: str | tuple[int, int] | None = None,
+                 additional_gids: Iterable[int] = (), caps: Iterable[str] = (),
+                 no_new_privileges: bool = False, apparmor: str | None = None,
+                 selinux_label: str | None = None) -> dict[str, Any]:
     """The process of `exec ID ARGS...`: base (the container's own
     process, or None) with args and the options applied, as runc applies
     them: env entries replace the ones of the same name; user "UID[:GID]"
@@ -56,7 +66,9 @@ def exec_process(base, args, tty=False, env=(), cwd=None, user=None, additional_
     return p
 
 
-def _parse_user(user):
+def _parse_user(user: str | tuple[int, int]) -> tuple[int, int]:
+    uid: int | str
+    gid: int | str
     if isinstance(user, tuple):
         uid, gid = user
         return int(uid), int(gid)
@@ -66,7 +78,7 @@ def _parse_user(user):
     return int(uid), int(gid) if gid else 0
 
 
-def merge_env(env, more):
+def merge_env(env: Iterable[str], more: Iterable[str]) -> list[str]:
     """exec -e K=V: a K the process has gets the new value, in its place
     (runc); a new K is added at the end."""
     out = list(env)

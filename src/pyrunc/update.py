@@ -1,6 +1,12 @@
 """The linux.resources object of an `update`: from runc's update flags
 (--memory 64m --cpu-share 512 ...) or from a JSON document, checked."""
+from __future__ import annotations
+
 from .errors import BadArgument
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # runc's update flags (Python names: cpu_share for --cpu-share) ->
 # (linux.resources section, field, kind of value)
@@ -16,7 +22,7 @@ UPDATE_FLAGS = {
 }
 
 
-def parse_bytes(text):
+def parse_bytes(text: str) -> int:
     """runc's sizes: 1024, 512k, 64m, 2g (powers of 1024), -1."""
     t = text.strip().lower().rstrip("b")
     mult = 1
@@ -30,11 +36,11 @@ def parse_bytes(text):
     return -1 if value == -1 else int(value * mult)
 
 
-def resources_from_flags(**flags):
+def resources_from_flags(**flags: int | str | None) -> dict[str, Any]:
     """linux.resources from update flags given by their Python names
     (memory="64m", cpu_share=512, pids_limit=50, ...); a value is a
     number, or text as on the command line.  None: not given."""
-    res = {}
+    res: dict[str, dict[str, int | str]] = {}
     for dest, value in flags.items():
         if value is None:
             continue
@@ -48,7 +54,7 @@ def resources_from_flags(**flags):
     return checked(res)
 
 
-def _value(dest, value, kind):
+def _value(dest: str, value: int | str, kind: str) -> int | str:
     if kind == "str":
         return str(value)
     if isinstance(value, int) and not isinstance(value, bool):
@@ -61,13 +67,13 @@ def _value(dest, value, kind):
         raise BadArgument("--%s: invalid number %r" % (dest.replace("_", "-"), value)) from None
 
 
-def resources_from_json(data, name="--resources"):
+def resources_from_json(data: bytes, name: str = "--resources") -> dict[str, Any]:
     """linux.resources from a JSON document (bytes), checked."""
     from .bundle import parse_json
     return checked(parse_json(data, name))
 
 
-def checked(resources):
+def checked(resources: dict[str, Any]) -> dict[str, Any]:
     from .bundle import check_resources
     check_resources(resources, "resources")
     return resources
