@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import sys
 
+from . import __version__ as VERSION
+from ._statedir import DEFAULT_ROOT
 from .errors import BadArgument, PyruncError
 from .update import UPDATE_FLAGS
 
@@ -21,8 +23,6 @@ if TYPE_CHECKING:
     from .container import Container
     from .log import Logger
     from .runtime import Runtime
-
-VERSION = "0.1.0"
 
 
 class Opt:
@@ -317,7 +317,7 @@ ID = [("container-id", True)]
 
 GLOBAL = [
     Opt(["--root"], "root", "root directory for storage of container state",
-        metavar="PATH", default="/run/pyrunc"),
+        metavar="PATH", default=DEFAULT_ROOT),
     Opt(["--log"], "log", "write log messages to FILE (default: stderr)", metavar="FILE"),
     Opt(["--log-format"], "log_format", "log format: text or json", metavar="FORMAT",
         default="text", choices=("text", "json")),
