@@ -9,8 +9,9 @@ import posixpath
 
 from . import linux as L
 from . import steps as S
-from .bundle import PROC_MOUNTS_ALLOWED, clean_path
+from .bundle import PROC_MOUNTS_ALLOWED, clean_path, is_bind
 from .errors import ConfigError
+from .validate import check_semantics
 
 NAMESPACE_FLAGS = {
     "pid": L.CLONE_NEWPID, "network": L.CLONE_NEWNET, "mount": L.CLONE_NEWNS,
@@ -196,12 +197,14 @@ def shares_host_mount_ns(linux):
 def make_plan(config, bundle, rootfs, host, no_pivot=False, no_new_keyring=False,
               preserve_fds=0, container_id="", listen_fds=0, lock_fd=-1, stdio=None,
               fifo_fd=-1, compile_seccomp=None):
-    """Turn a checked config into a finished SpawnPlan.  lock_fd: the state
+    """Turn a checked config into a finished SpawnPlan (validate.py's rules
+    hold first).  lock_fd: the state
     lock, which the child closes first; stdio: (in, out, err) fds the
     process gets instead of the runtime's own (None or -1: the runtime's);
     fifo_fd: the exec fifo the init waits on for start; compile_seccomp
     (linux.seccomp) -> (BPF program, instruction count, seccomp(2) flags),
     by default seccomp.compile_filter, its warnings the plan's."""
+    check_semantics(config)
     plan = SpawnPlan()
     _plan_first_steps(plan, lock_fd, stdio)
     linux = config.get("linux") or {}
@@ -215,23 +218,12 @@ def make_plan(config, bundle, rootfs, host, no_pivot=False, no_new_keyring=False
     plan.user_ns = "user" in new_ns
     plan.new_netns = "network" in new_ns
     plan.host_mount_ns = shares_host_mount_ns(linux)
-    if plan.host_mount_ns and plan.user_ns:
-        raise ConfigError("linux.namespaces: a new user namespace needs a new mount namespace "
-                          "(it cannot mount in the host's)")
-    _check_sysctl(linux, new_ns, joined)
     if plan.user_ns:
-        if not linux.get("uidMappings") or not linux.get("gidMappings"):
-            raise ConfigError("linux.uidMappings: a new user namespace needs uidMappings and gidMappings")
         plan.uid_map = map_text(linux["uidMappings"])
         plan.gid_map = map_text(linux["gidMappings"])
-    elif linux.get("uidMappings") or linux.get("gidMappings"):
-        if "user" not in joined:
-            raise ConfigError("linux.uidMappings: mappings given without a new user namespace")
-    if "time" in joined and linux.get("timeOffsets"):
-        raise ConfigError("linux.timeOffsets: cannot set offsets when joining an existing time namespace")
 
     if ("user" in new_ns or "user" in joined) and not plan.host_mount_ns and \
-            any(_is_bind(m) for m in config.get("mounts") or ()):
+            any(is_bind(m) for m in config.get("mounts") or ()):
         plan.bind_sources = []
     _plan_namespaces(plan, new_ns, joined, linux, host)
     if plan.new_netns:
@@ -247,8 +239,6 @@ def make_plan(config, bundle, rootfs, host, no_pivot=False, no_new_keyring=False
         if config.get("domainname"):
             plan.add(S.SetDomainname("setdomainname %r" % config["domainname"],
                                      config["domainname"]))
-    elif config.get("hostname") or config.get("domainname"):
-        raise ConfigError("hostname: setting the hostname needs a new or joined uts namespace")
 
     _plan_rootfs(plan, config, bundle, rootfs, linux, host, no_pivot)
     has_sync_hooks = any(hooks.get(n) for n in ("prestart", "createRuntime",
@@ -271,46 +261,6 @@ def _plan_first_steps(plan, lock_fd, stdio):
     if stdio is not None and any(fd is not None and fd >= 0 for fd in stdio):
         a, b, c = (-1 if fd is None else fd for fd in stdio)
         plan.add(S.Stdio("take the stdio given (%d %d %d)" % (a, b, c), a, b, c))
-
-
-# Sysctls a namespace owns (runc's list); any other one would change the host.
-IPC_SYSCTLS = frozenset(("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
-                         "kernel.shmall", "kernel.shmmax", "kernel.shmmni",
-                         "kernel.shm_rmid_forced"))
-
-
-def _check_sysctl(linux, new_ns, joined):
-    def has(kind):
-        return kind in new_ns or kind in joined
-
-    for key in sorted(linux.get("sysctl") or ()):
-        parts = key.split("/") if "/" in key else key.split(".")
-        if any(p in ("", ".", "..") for p in parts):
-            # (net/ipv4/../../kernel/core_pattern is the host's)
-            raise ConfigError("linux.sysctl: %r is not a sysctl name" % key)
-        name = sysctl_name(key)
-        if name == "kernel.hostname":
-            # (runc's words: the hostname field says it)
-            raise ConfigError('linux.sysctl: sysctl "kernel.hostname" is not allowed as it '
-                              'conflicts with the OCI "hostname" field')
-        if name in IPC_SYSCTLS or name.startswith("fs.mqueue."):
-            kind = "ipc"
-        elif name.startswith("net."):
-            kind = "network"
-        elif name == "kernel.domainname":
-            kind = "uts"
-        else:
-            raise ConfigError("linux.sysctl: %s is not in a namespace of the container: it would "
-                              "change the host" % key)
-        if not has(kind):
-            raise ConfigError("linux.sysctl: %s needs a new or joined %s namespace: it would "
-                              "change the host's" % (key, kind))
-
-
-def sysctl_name(key):
-    """The dotted name of a sysctl key, which may also be written with
-    slashes (net/ipv4/ip_forward), as runc takes it."""
-    return key.replace("/", ".") if "/" in key else key
 
 
 def sysctl_path(key):
@@ -506,11 +456,6 @@ def _max_passed_fds():
     return lib.PYRUNC_MAX_PASSED_FDS
 
 
-def _is_bind(m):
-    """Whether a mounts[] entry is a bind mount (as _plan_mount decides)."""
-    return m.get("type") == "bind" or bool(parse_mount_options(m.get("options"))[0] & L.MS_BIND)
-
-
 def _plan_mount(plan, m, where, bundle, dest, kind, flags, prop, data, host):
     source = m.get("source") or ""
     desc = "%s: mount %s on %s" % (where, _q(source or kind), _q(dest))
@@ -519,8 +464,6 @@ def _plan_mount(plan, m, where, bundle, dest, kind, flags, prop, data, host):
     procfs = S.MAY_COVER_PROCFS if dest == "/proc" else \
         S.MAY_COVER_PROCFS_FILE if dest in PROC_MOUNTS_ALLOWED else 0
     if kind == "bind" or flags & L.MS_BIND:
-        if not source:
-            raise ConfigError("%s.source: a bind mount needs a source" % where)
         # A relative source is relative to the bundle (runtime-spec, config.md).
         source = posixpath.join(bundle, source)
         checks, slot = procfs, 0

@@ -1,0 +1,76 @@
+"""The rules of a config that no field can check on its own: what its
+namespaces allow (mappings, sysctls, the hostname, time offsets) and what
+its mounts need.  bundle.py checks each field (types, ranges, strings);
+make_plan runs this before it plans, so that the planner meets only
+configs that make sense.  Every error is a ConfigError naming the JSON path.
+"""
+from .bundle import is_bind
+from .errors import ConfigError
+
+
+def check_semantics(config):
+    """Raise ConfigError for the first rule config breaks."""
+    linux = config.get("linux") or {}
+    new_ns, joined = set(), set()
+    for ns in linux.get("namespaces") or ():
+        (joined if ns.get("path") else new_ns).add(ns["type"])
+    if "user" in new_ns and "mount" not in new_ns and "mount" not in joined:
+        raise ConfigError("linux.namespaces: a new user namespace needs a new mount namespace "
+                          "(it cannot mount in the host's)")
+    _check_sysctl(linux, new_ns, joined)
+    if "user" in new_ns:
+        if not linux.get("uidMappings") or not linux.get("gidMappings"):
+            raise ConfigError("linux.uidMappings: a new user namespace needs uidMappings and "
+                              "gidMappings")
+    elif (linux.get("uidMappings") or linux.get("gidMappings")) and "user" not in joined:
+        raise ConfigError("linux.uidMappings: mappings given without a new user namespace")
+    if "time" in joined and linux.get("timeOffsets"):
+        raise ConfigError("linux.timeOffsets: cannot set offsets when joining an existing time "
+                          "namespace")
+    if (config.get("hostname") or config.get("domainname")) and \
+            "uts" not in new_ns and "uts" not in joined:
+        raise ConfigError("hostname: setting the hostname needs a new or joined uts namespace")
+    for i, m in enumerate(config.get("mounts") or ()):
+        if is_bind(m) and not m.get("source"):
+            raise ConfigError("mounts[%d].source: a bind mount needs a source" % i)
+
+
+# Sysctls a namespace owns (runc's list); any other one would change the host.
+IPC_SYSCTLS = frozenset(("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+                         "kernel.shmall", "kernel.shmmax", "kernel.shmmni",
+                         "kernel.shm_rmid_forced"))
+
+
+def _check_sysctl(linux, new_ns, joined):
+    """Only a key a namespace of the container owns (runc's list)."""
+    def has(kind):
+        return kind in new_ns or kind in joined
+
+    for key in sorted(linux.get("sysctl") or ()):
+        parts = key.split("/") if "/" in key else key.split(".")
+        if any(p in ("", ".", "..") for p in parts):
+            # (net/ipv4/../../kernel/core_pattern is the host's)
+            raise ConfigError("linux.sysctl: %r is not a sysctl name" % key)
+        name = sysctl_name(key)
+        if name == "kernel.hostname":
+            # (runc's words: the hostname field says it)
+            raise ConfigError('linux.sysctl: sysctl "kernel.hostname" is not allowed as it '
+                              'conflicts with the OCI "hostname" field')
+        if name in IPC_SYSCTLS or name.startswith("fs.mqueue."):
+            kind = "ipc"
+        elif name.startswith("net."):
+            kind = "network"
+        elif name == "kernel.domainname":
+            kind = "uts"
+        else:
+            raise ConfigError("linux.sysctl: %s is not in a namespace of the container: it would "
+                              "change the host" % key)
+        if not has(kind):
+            raise ConfigError("linux.sysctl: %s needs a new or joined %s namespace: it would "
+                              "change the host's" % (key, kind))
+
+
+def sysctl_name(key):
+    """The dotted name of a sysctl key, which may also be written with
+    slashes (net/ipv4/ip_forward), as runc takes it."""
+    return key.replace("/", ".") if "/" in key else key
