@@ -5,6 +5,8 @@ and must cost microseconds.  They cover every field pyrunc acts on and name
 the JSON path of what is wrong (`process.args: expected array of strings`).
 The full schema in spec/ is there for a deeper check (pyrunc.schema).
 """
+from __future__ import annotations
+
 import os
 import posixpath
 
@@ -12,6 +14,13 @@ from . import jsonio
 
 from .errors import ConfigError, strerror
 from .linux import RLIMITS
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterable, NoReturn
+
+    # a check of one kind of value: (checker, value, JSON path)
+    Check = Callable[["_Checker", Any, str], None]
 
 NAMESPACE_TYPES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time")
 PROPAGATIONS = ("private", "rprivate", "shared", "rshared", "slave", "rslave",
@@ -26,7 +35,7 @@ DEVICE_TYPES = ("c", "b", "u", "p")
 MAX_CONFIG_SIZE = 64 << 20
 
 
-def load(bundle):
+def load(bundle: str) -> tuple[dict[str, Any], str, bytes]:
     """Return (config, rootfs, data): the checked config, the absolute
     rootfs and config.json as it was read."""
     bundle = os.path.abspath(bundle)
@@ -39,13 +48,13 @@ def load(bundle):
     return config, rootfs, data
 
 
-def read_json(path, name):
+def read_json(path: str, name: str) -> Any:
     """Parse a JSON file of the user's (exec --process, update --resources);
     every failure is a ConfigError naming the file."""
     return parse_json(read_file(path, name), name)
 
 
-def read_file(path, name, missing=None):
+def read_file(path: str, name: str, missing: str | None = None) -> bytes:
     try:
         with open(path, "rb") as f:
             if os.fstat(f.fileno()).st_size > MAX_CONFIG_SIZE:
@@ -54,11 +63,13 @@ def read_file(path, name, missing=None):
     except FileNotFoundError:
         raise ConfigError(missing or "%s: no such file or directory" % name) from None
     except OSError as e:
+        # (for mypy: open(2), fstat(2) and read(2) failures carry errno)
+        assert e.errno is not None
         raise ConfigError("%s: %s" % (name, strerror(e.errno))) from None
     return data
 
 
-def parse_json(data, name):
+def parse_json(data: bytes, name: str) -> Any:
     if len(data) > MAX_CONFIG_SIZE:
         raise ConfigError("%s: larger than %d MiB" % (name, MAX_CONFIG_SIZE >> 20))
     try:
@@ -71,7 +82,7 @@ def parse_json(data, name):
             from None
 
 
-def resolve_rootfs(bundle, root_path):
+def resolve_rootfs(bundle: str, root_path: str) -> str:
     """root.path, relative to the bundle, as runc takes it: an existing
     directory whose path holds no symlink (runc: `invalid rootfs`): a
     symlink in the image's rootfs path would lead the runtime's own
@@ -96,7 +107,7 @@ def resolve_rootfs(bundle, root_path):
     return rootfs
 
 
-def walk(doc, name, data=None):
+def walk(doc: Any, name: str, data: bytes | None = None) -> None:
     """The input boundary every document of the user's passes first: no
     string (key or value) holds a NUL byte, which the kernel would cut the
     string at, or a lone surrogate, which has no bytes at all; and a null
@@ -119,7 +130,7 @@ def walk(doc, name, data=None):
             nulls = [k for k, v in value.items() if v is None]
             for k in nulls:
                 del value[k]
-            items = value.items()
+            items: Iterable[tuple[Any, Any]] = value.items()
         else:
             items = enumerate(value)
         for k, v in items:
@@ -132,7 +143,7 @@ def walk(doc, name, data=None):
                 stack.append((v, sub))
 
 
-def _json_path(path, key):
+def _json_path(path: str, key: str | int) -> str:
     """config.json paths as the errors name them: linux.sysctl["a b"], args[0]."""
     if isinstance(key, int):
         return "%s[%d]" % (path, key)
@@ -141,7 +152,7 @@ def _json_path(path, key):
     return "%s[%s]" % (path, jsonio.dumps(key))
 
 
-def _check_text(text, path):
+def _check_text(text: str, path: str) -> None:
     if "\0" in text:
         raise ConfigError("%s: contains a NUL byte" % path)
     if not text.isascii():
@@ -154,15 +165,16 @@ def _check_text(text, path):
 class _Checker:
     """Type checks that name the JSON path of the first thing wrong."""
 
-    def fail(self, path, msg):
+    def fail(self, path: str, msg: str) -> NoReturn:
         raise ConfigError("%s: %s" % (path, msg))
 
-    def obj(self, value, path):
+    def obj(self, value: Any, path: str) -> dict[str, Any]:
         if not isinstance(value, dict):
             self.fail(path, "expected object")
         return value
 
-    def field(self, parent, key, path, kind, required=False):
+    def field(self, parent: dict[str, Any], key: str, path: str, kind: str,
+              required: bool = False) -> Any:
         """Return parent[key] checked to be of kind, or None if absent."""
         full = "%s.%s" % (path, key) if path else key
         if key not in parent or parent[key] is None:
@@ -174,20 +186,20 @@ class _Checker:
         return value
 
 
-def _string(ck, v, path):
+def _string(ck: _Checker, v: Any, path: str) -> None:
     if not isinstance(v, str):
         ck.fail(path, "expected string")
 
 
-def _bool(ck, v, path):
+def _bool(ck: _Checker, v: Any, path: str) -> None:
     if not isinstance(v, bool):
         ck.fail(path, "expected boolean")
 
 
-def _ranged(low, high, what):
+def _ranged(low: int, high: int, what: str) -> Check:
     """A check of an integer kind: JSON numbers have no range, the kernel's
     types do (a uid of 2^32 would wrap to 0)."""
-    def check(ck, v, path):
+    def check(ck: _Checker, v: Any, path: str) -> None:
         if not isinstance(v, int) or isinstance(v, bool):
             ck.fail(path, "expected integer")
         if v < low:
@@ -198,17 +210,17 @@ def _ranged(low, high, what):
     return check
 
 
-def _object(ck, v, path):
+def _object(ck: _Checker, v: Any, path: str) -> None:
     ck.obj(v, path)
 
 
-def _strings(ck, v, path):
+def _strings(ck: _Checker, v: Any, path: str) -> None:
     if not isinstance(v, list) or not all(isinstance(s, str) for s in v):
         ck.fail(path, "expected array of strings")
 
 
-def _array_of(kind):
-    def check(ck, v, path):
+def _array_of(kind: str) -> Check:
+    def check(ck: _Checker, v: Any, path: str) -> None:
         if not isinstance(v, list):
             ck.fail(path, "expected array of integers")
         for i, x in enumerate(v):
@@ -216,19 +228,19 @@ def _array_of(kind):
     return check
 
 
-def _array(ck, v, path):
+def _array(ck: _Checker, v: Any, path: str) -> None:
     if not isinstance(v, list):
         ck.fail(path, "expected array")
 
 
-def _string_map(ck, v, path):
+def _string_map(ck: _Checker, v: Any, path: str) -> None:
     ck.obj(v, path)
     for k, x in v.items():
         if not isinstance(x, str):
             ck.fail(_json_path(path, k), "expected string")
 
 
-def _is_fd_link(path):
+def _is_fd_link(path: str) -> bool:
     """/proc/{self,thread-self,PID}[/task/TID]/fd/..., /proc/.../cwd or
     /root: magic links that lead wherever a process points them."""
     parts = [p for p in os.path.normpath(path).split("/") if p][:5]
@@ -241,7 +253,7 @@ def _is_fd_link(path):
     return parts[2] in ("fd", "cwd", "root", "exe", "map_files")
 
 
-def _check_env(ck, env, path):
+def _check_env(ck: _Checker, env: list[str] | None, path: str) -> None:
     for i, e in enumerate(env or ()):
         if "=" not in e:
             ck.fail("%s[%d]" % (path, i), "expected KEY=value, got %r" % e)
@@ -257,24 +269,24 @@ PROC_MOUNTS_ALLOWED = frozenset((
     "/proc/sys/crypto/fips_enabled"))
 
 
-def is_bind(mount):
+def is_bind(mount: dict[str, Any]) -> bool:
     return mount.get("type") == "bind" or any(
         o in ("bind", "rbind") for o in mount.get("options") or ())
 
 
-def clean_path(path):
+def clean_path(path: str) -> str:
     """Absolute, normalised container path ("a/../b" -> "/b")."""
     # (normpath keeps a leading "//", which POSIX allows to be special)
     return posixpath.normpath("/" + path.lstrip("/"))
 
 
-def _check_path_length(ck, text, path):
+def _check_path_length(ck: _Checker, text: str, path: str) -> None:
     """(the kernel takes no longer path: refused here, by its JSON path)"""
     if len(text) >= PATH_MAX or len(text.encode()) >= PATH_MAX:
         ck.fail(path, "longer than %d bytes" % (PATH_MAX - 1))
 
 
-def _check_mount(ck, m, path):
+def _check_mount(ck: _Checker, m: dict[str, Any], path: str) -> None:
     for key in ("destination", "source"):
         _check_path_length(ck, m.get(key) or "", "%s.%s" % (path, key))
     dest = clean_path(m["destination"])
@@ -293,7 +305,7 @@ def _check_mount(ck, m, path):
         ck.fail(path + ".source", "%s is a path of the runtime's own process: refused" % source)
 
 
-def _is_own_proc(path):
+def _is_own_proc(path: str) -> bool:
     """/proc/self/..., /proc/thread-self/...: in a mount source they would
     name the runtime's child, its fds and cwd, not anything of the host's."""
     parts = os.path.normpath(path).split("/")
@@ -323,7 +335,7 @@ KINDS["ids"] = _array_of("id")
 KINDS["rule_dev"] = _ranged(-1, U32_MAX, "device number")
 
 
-def check(config, data=None):
+def check(config: Any, data: bytes | None = None) -> None:
     """Raise ConfigError naming the first invalid field of config (data: the
     JSON text it was parsed from, if any: see walk)."""
     ck = _Checker()
@@ -366,7 +378,7 @@ def check(config, data=None):
         _check_linux(ck, linux)
 
 
-def check_process(process):
+def check_process(process: Any) -> None:
     """Check a process object on its own (exec --process FILE)."""
     ck = _Checker()
     ck.obj(process, "process")
@@ -374,7 +386,7 @@ def check_process(process):
     _check_process(ck, process)
 
 
-def _check_process(ck, process):
+def _check_process(ck: _Checker, process: dict[str, Any]) -> None:
     args = ck.field(process, "args", "process", "strings")
     if not args:
         # (commandLine is for Windows)
@@ -422,7 +434,7 @@ def _check_process(ck, process):
         ck.field(rl, "hard", path, "uint", required=True)
 
 
-def _check_linux(ck, linux):
+def _check_linux(ck: _Checker, linux: dict[str, Any]) -> None:
     seen = set()
     for i, ns in enumerate(ck.field(linux, "namespaces", "linux", "array") or ()):
         path = "linux.namespaces[%d]" % i
@@ -525,7 +537,7 @@ for _name in ("throttleReadBpsDevice", "throttleWriteBpsDevice", "throttleReadIO
                                            {})
 
 
-def check_resources(resources, prefix="linux.resources"):
+def check_resources(resources: Any, prefix: str = "linux.resources") -> None:
     """Check a linux.resources object (also `update --resources`)."""
     ck = _Checker()
     ck.obj(resources, prefix)
@@ -533,7 +545,7 @@ def check_resources(resources, prefix="linux.resources"):
     _check_resources(ck, resources, prefix)
 
 
-def _check_resources(ck, res, prefix):
+def _check_resources(ck: _Checker, res: dict[str, Any], prefix: str) -> None:
     for name, fields in RESOURCE_OBJECTS.items():
         obj = ck.field(res, name, prefix, "object")
         for key, kind in fields.items():
@@ -579,18 +591,18 @@ def _check_resources(ck, res, prefix):
                     "memory.high)")
 
 
-def _is_page_size(text):
+def _is_page_size(text: str) -> bool:
     """2MB, 1GB, 64KB: runc's hugetlb page size names."""
     return len(text) > 2 and text[:-2].isdigit() and text[-2:] in ("KB", "MB", "GB", "TB")
 
 
-def _is_name(text, longest):
+def _is_name(text: str, longest: int) -> bool:
     """An interface or device name: no space, no slash, not . or .."""
     return 0 < len(text) <= longest and text not in (".", "..") and \
         not any(c.isspace() or c == "/" for c in text)
 
 
-def _check_seccomp(ck, sc):
+def _check_seccomp(ck: _Checker, sc: dict[str, Any]) -> None:
     from .seccomp import ACTIONS, FLAGS, OPERATORS
     action = ck.field(sc, "defaultAction", "linux.seccomp", "string", required=True)
     if action not in ACTIONS:

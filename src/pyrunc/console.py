@@ -3,10 +3,19 @@ container's devpts and sends the master up the sync socket; the runtime
 either passes it on to --console-socket (what containerd's shim and conmon
 listen on) or, in the foreground, relays between its own stdio and the pty.
 """
+from __future__ import annotations
+
 import os
 
-# _signal, not signal (see runtime.py)
-import _signal
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    # typeshed has no stub of _signal: its functions are signal's (which
+    # gives enums where _signal gives ints)
+    import signal as _signal
+    from typing import Callable
+else:
+    # _signal, not signal (see runtime.py)
+    import _signal
 
 from .errors import BadArgument, SpawnError, strerror
 
@@ -15,7 +24,7 @@ _TIOCGWINSZ = 0x5413
 _TIOCSWINSZ = 0x5414
 
 
-def check_mode(terminal, console_socket, detach):
+def check_mode(terminal: bool, console_socket: str | None, detach: bool) -> None:
     """runc's rules for where the pty master goes."""
     if terminal and detach and not console_socket:
         raise BadArgument("cannot allocate tty if runc will detach without setting console "
@@ -29,7 +38,7 @@ class ConsoleSocket:
     """A connection to --console-socket, made before the container is (a
     wrong path fails early, with nothing to undo)."""
 
-    def __init__(self, path):
+    def __init__(self, path: str) -> None:
         import _socket
         self.path = path
         self.sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
@@ -37,9 +46,13 @@ class ConsoleSocket:
             self.sock.connect(path)
         except OSError as e:
             self.sock.close()
-            raise BadArgument('--console-socket "%s": %s' % (path, strerror(e.errno))) from None
+            # (type: ignore: e.errno is None for "AF_UNIX path too long", a
+            # path longer than sun_path, and strerror(None) raises TypeError:
+            # a bug, left as it is here, where only types are added)
+            raise BadArgument('--console-socket "%s": %s'
+                              % (path, strerror(e.errno))) from None  # type: ignore[arg-type]
 
-    def send(self, master):
+    def send(self, master: int) -> None:
         """Pass the master on, with its name as runc sends it."""
         import _socket
         import sys
@@ -47,21 +60,24 @@ class ConsoleSocket:
             self.sock.sendmsg([b"/dev/ptmx"], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS,
                                                 master.to_bytes(4, sys.byteorder))])
         except OSError as e:
+            # (for mypy: sendmsg of one 4-byte SCM_RIGHTS item fails only in
+            # the syscall, which always sets errno)
+            assert e.errno is not None
             raise SpawnError('console socket "%s": %s' % (self.path, strerror(e.errno))) \
                 from None
 
-    def close(self):
+    def close(self) -> None:
         self.sock.close()
 
 
-def take_size(master, src=0):
+def take_size(master: int, src: int = 0) -> None:
     """Give the pty the size of our terminal (if stdin is one), before the
     process starts."""
     if os.isatty(src):
         _copy_size(src, master)
 
 
-def _copy_size(src, master):
+def _copy_size(src: int, master: int) -> None:
     import fcntl
     try:
         size = fcntl.ioctl(src, _TIOCGWINSZ, b"\0" * 8)
@@ -75,13 +91,14 @@ def _copy_size(src, master):
         pass
 
 
-def _write_all(fd, data):
+def _write_all(fd: int, data: bytes) -> None:
     while data:
         n = os.write(fd, data)
         data = data[n:]
 
 
-def relay(master, pidfd, stdin=0, stdout=1, watch=None):
+def relay(master: int, pidfd: int, stdin: int = 0, stdout: int = 1,
+          watch: dict[int, Callable[[], bool]] | None = None) -> None:
     """Copy stdin to the pty and the pty to stdout until the process behind
     pidfd has exited and what it wrote is drained.  A terminal on stdin is
     put in raw mode (restored afterwards) and lends its size to the pty, at
@@ -134,7 +151,7 @@ def relay(master, pidfd, stdin=0, stdout=1, watch=None):
             _signal.signal(SIGWINCH, old_winch)
 
 
-def _drain(master, stdout):
+def _drain(master: int, stdout: int) -> None:
     """What the process wrote before it exited (other processes of the
     container may hold the pty: never block)."""
     os.set_blocking(master, False)

@@ -1,7 +1,13 @@
 """Error types.  Each carries one line for the user, lower-case and naming
 the object and the operation (`mount "proc" on "/proc": operation not
 permitted`); the CLI prints it and exits non-zero."""
+from __future__ import annotations
+
 import os
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 # control characters in a message (from a hostile config: a newline in a
@@ -12,7 +18,7 @@ _ESCAPES.update({10: "\\n", 9: "\\t", 13: "\\r"})
 LONGEST = 2000
 
 
-def one_line(msg):
+def one_line(msg: str) -> str:
     """msg as one readable line."""
     if not msg.isprintable():
         msg = msg.translate(_ESCAPES)
@@ -27,7 +33,7 @@ class PyruncError(Exception):
 
     exit_code = 1
 
-    def __init__(self, *args):
+    def __init__(self, *args: Any) -> None:
         if args and isinstance(args[0], str):
             args = (one_line(args[0]),) + args[1:]
         super().__init__(*args)
@@ -42,12 +48,12 @@ class BadArgument(PyruncError):
 
 
 class ContainerNotFound(PyruncError):
-    def __init__(self, cid):
+    def __init__(self, cid: str) -> None:
         super().__init__("container %s does not exist" % quote(cid))
 
 
 class ContainerExists(PyruncError):
-    def __init__(self, cid):
+    def __init__(self, cid: str) -> None:
         super().__init__("container with id %s already exists" % quote(cid))
 
 
@@ -63,11 +69,11 @@ class HookError(PyruncError):
     """A hook failed where the spec makes that fatal."""
 
 
-def quote(text):
+def quote(text: str) -> str:
     return '"%s"' % text
 
 
-def strerror(err):
+def strerror(err: int) -> str:
     """`operation not permitted`: errno text in runc's lower-case style."""
     msg = os.strerror(err)
     return msg[:1].lower() + msg[1:]

@@ -1,11 +1,17 @@
 """`pyrunc features`: the runtime-spec features document (features.md),
 listing only what this runtime really does."""
+from __future__ import annotations
+
 import os
 
 from . import linux as L
 from .plan import MOUNT_FLAGS, NAMESPACE_FLAGS, PROPAGATION_FLAGS
 from .seccomp import ACTIONS, FLAGS, OPERATORS, libseccomp_version
 from .state import OCI_VERSION
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 HOOKS = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart",
          "poststop"]
@@ -17,7 +23,7 @@ SECCOMP_ARCHES = ["SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_AR
                   "SCMP_ARCH_S390X"]
 
 
-def _kernel_at_least(major, minor):
+def _kernel_at_least(major: int, minor: int) -> bool:
     try:
         parts = os.uname().release.split(".")
         return (int(parts[0]), int(parts[1].split("-")[0])) >= (major, minor)
@@ -25,8 +31,11 @@ def _kernel_at_least(major, minor):
         return False
 
 
-def document(version):
-    from ._shim import lib
+def document(version: str) -> dict[str, Any]:
+    if TYPE_CHECKING:
+        lib: Any   # (the compiled cffi shim has no stubs)
+    else:
+        from ._shim import lib
     from .seccomp import arch_name
     arches = [a for a in SECCOMP_ARCHES
               if lib.seccomp_arch_resolve_name(arch_name(a).encode()) != 0]

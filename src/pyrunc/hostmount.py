@@ -13,30 +13,50 @@ on top of it at the same path (a readonlyPaths entry "/" binds the root
 again), so never a mount that was there before (an engine's overlay on
 the rootfs).
 """
+from __future__ import annotations
+
 import os
 
 from .cgroups import mountinfo_unescape
 from .errors import PyruncError, strerror
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterator, List, Optional, TypedDict, Union
 
-def intent(rootfs):
+    class Record(TypedDict):
+        """What the state keeps of the bind (see intent)."""
+        path: str
+        below: Optional[int]
+
+    # a record as the state holds it: pyrunc 0.1's was [path, mount id]
+    AnyRecord = Union[Record, List[Any]]
+
+
+def intent(rootfs: str) -> Record:
     """The record to save before bind(): {"path", "below"}."""
     path = os.path.realpath(rootfs)
     return {"path": path, "below": mount_below(path)}
 
 
-def bind(record):
+def bind(record: Record) -> None:
     """Make the private bind the record announces."""
-    from ._shim import lib
+    if TYPE_CHECKING:
+        lib: Any   # (the compiled cffi shim has no stubs)
+    else:
+        from ._shim import lib
     r = lib.pyrunc_bind_private(record["path"].encode())
     if r < 0:
         raise PyruncError('bind rootfs "%s" onto itself: %s' % (record["path"], strerror(-r)))
 
 
-def unbind(record):
+def unbind(record: AnyRecord) -> None:
     """Detach the bind made by bind(record), if it is there, and the mounts
     the container stacked on it at the same path (top first)."""
-    from ._shim import lib
+    if TYPE_CHECKING:
+        lib: Any   # (the compiled cffi shim has no stubs)
+    else:
+        from ._shim import lib
     path = _path_of(record)
     for _ in range(64):   # (a bound on the mounts stacked there)
         if not is_bound(record):
@@ -46,7 +66,7 @@ def unbind(record):
             raise PyruncError('unmount rootfs "%s": %s' % (path, strerror(-r)))
 
 
-def is_bound(record, mountinfo="/proc/self/mountinfo"):
+def is_bound(record: AnyRecord, mountinfo: str = "/proc/self/mountinfo") -> bool:
     """Is the bind of this record still there (delete checks its work)?"""
     path = _path_of(record)
     at_path = [(mid, parent) for mid, parent, point in _mounts(mountinfo) if point == path]
@@ -55,11 +75,11 @@ def is_bound(record, mountinfo="/proc/self/mountinfo"):
     return any(parent == record["below"] for _, parent in at_path)
 
 
-def _path_of(record):
+def _path_of(record: AnyRecord) -> str:
     return record[0] if isinstance(record, list) else record["path"]
 
 
-def _mounts(mountinfo="/proc/self/mountinfo"):
+def _mounts(mountinfo: str = "/proc/self/mountinfo") -> Iterator[tuple[int, int, str]]:
     """(id, parent id, mount point) of each mount, in the order listed
     (a mount stacked on another is listed after it)."""
     with open(mountinfo) as f:
@@ -68,7 +88,7 @@ def _mounts(mountinfo="/proc/self/mountinfo"):
             yield int(fields[0]), int(fields[1]), mountinfo_unescape(fields[4])
 
 
-def _top(path, mountinfo="/proc/self/mountinfo"):
+def _top(path: str, mountinfo: str = "/proc/self/mountinfo") -> tuple[int, int] | None:
     """(id, parent id) of the mount on top at path itself, or None."""
     found = None
     for mid, parent, point in _mounts(mountinfo):
@@ -77,7 +97,7 @@ def _top(path, mountinfo="/proc/self/mountinfo"):
     return found
 
 
-def mount_below(path, mountinfo="/proc/self/mountinfo"):
+def mount_below(path: str, mountinfo: str = "/proc/self/mountinfo") -> int | None:
     """The id of the mount a new mount at path would stack on: the one on
     top at path, else the one whose mount point holds path most closely."""
     best, best_len = None, -1
@@ -88,7 +108,7 @@ def mount_below(path, mountinfo="/proc/self/mountinfo"):
     return best
 
 
-def top_mount_id(path, mountinfo="/proc/self/mountinfo"):
+def top_mount_id(path: str, mountinfo: str = "/proc/self/mountinfo") -> int | None:
     """The id of the mount on top at path, or None if nothing is mounted
     at path itself."""
     top = _top(path, mountinfo)

@@ -6,6 +6,16 @@ C accelerator module `_json` anyway; this module calls it directly and
 leaves the json package to the error path (to explain what is wrong) and to
 interpreters without `_json`.
 """
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import ModuleType
+    from typing import Any, NoReturn
+
+# (for mypy: None off CPython; and any module, as typeshed's _json wants a
+# make_scanner where make_scanner takes a duck-typed context, _Context)
+_json: ModuleType | None
 try:
     import _json
 except ImportError:  # not CPython: the json package does the same work
@@ -22,7 +32,7 @@ class _Context:
     memo = None
 
     @staticmethod
-    def parse_constant(name):
+    def parse_constant(name: str) -> float:
         return {"NaN": float("nan"), "Infinity": float("inf"),
                 "-Infinity": float("-inf")}[name]
 
@@ -30,7 +40,7 @@ class _Context:
 _WS = " \t\n\r"
 
 
-def loads(data):
+def loads(data: str | bytes | bytearray) -> Any:
     """Parse a JSON document (str or UTF-8 bytes).  Raises ValueError (a
     json.JSONDecodeError with line and column) when it is not valid."""
     if isinstance(data, (bytes, bytearray)):
@@ -47,11 +57,11 @@ def loads(data):
     return json.loads(data)
 
 
-def _no_default(obj):
+def _no_default(obj: object) -> NoReturn:
     raise TypeError("%r is not JSON serialisable" % (obj,))
 
 
-def dumps(obj, indent=None, sort_keys=False):
+def dumps(obj: object, indent: int | None = None, sort_keys: bool = False) -> str:
     """Encode obj (dict, list, str, int, float, bool, None) as JSON."""
     if indent is not None:
         return "".join(_pretty(obj, indent, 0))
@@ -63,7 +73,7 @@ def dumps(obj, indent=None, sort_keys=False):
     return "".join(enc(obj, 0))
 
 
-def _pretty(obj, indent, level):
+def _pretty(obj: object, indent: int, level: int) -> list[str]:
     pad = "\n" + " " * (indent * (level + 1))
     end = "\n" + " " * (indent * level)
     if isinstance(obj, dict) and obj:

@@ -1,5 +1,6 @@
 """Kernel ABI numbers the planner needs (stable across architectures that
 pyrunc supports), kept here so that spec -> plan stays pure Python."""
+from __future__ import annotations
 
 # mount(2) flags
 MS_RDONLY = 1
@@ -76,7 +77,7 @@ SIGNALS = {
 SIGRTMIN, SIGRTMAX = 34, 64
 
 
-def parse_signal(text):
+def parse_signal(text: str) -> int | None:
     """`KILL`, `SIGKILL`, `kill`, `9`, `RTMIN+3` -> signal number, or None.
     0 is no signal: kill checks that the process is there (as runc)."""
     if text.isdigit():

@@ -1,6 +1,8 @@
 """runc-style logging: `--log FILE --log-format text|json`.  Engines read
 the JSON lines ({"level":"error","msg":"...","time":"..."}) to show our
 errors; without --log, warnings go to stderr as text."""
+from __future__ import annotations
+
 import os
 import sys
 import time
@@ -9,12 +11,12 @@ from .errors import one_line
 
 
 class Logger:
-    def __init__(self, path=None, fmt="text", debug=False):
+    def __init__(self, path: str | None = None, fmt: str = "text", debug: bool = False) -> None:
         self.path = path
         self.fmt = fmt
         self.debug_enabled = debug
 
-    def _line(self, level, msg):
+    def _line(self, level: str, msg: str) -> str:
         t = time.time()
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%06dZ" % int((t % 1) * 1e6)
         if self.fmt == "json":
@@ -22,7 +24,7 @@ class Logger:
             return dumps({"level": level, "msg": msg, "time": stamp}) + "\n"
         return 'time="%s" level=%s msg="%s"\n' % (stamp, level, msg.replace('"', '\\"'))
 
-    def _write(self, level, msg, to_stderr):
+    def _write(self, level: str, msg: str, to_stderr: bool) -> None:
         line = self._line(level, one_line(msg))
         if self.path:
             try:
@@ -36,10 +38,10 @@ class Logger:
         elif to_stderr:
             sys.stderr.write(line)
 
-    def warn(self, msg):
+    def warn(self, msg: str) -> None:
         self._write("warning", msg, True)
 
-    def error(self, msg, echo=False):
+    def error(self, msg: str, echo: bool = False) -> None:
         """The CLI prints its own error on stderr and the log gets a copy;
         echo: an error the library reports as it goes (one line on stderr
         too, as the CLI's would be)."""
@@ -48,6 +50,6 @@ class Logger:
             sys.stderr.write(one_line(msg) + "\n")
             sys.stderr.flush()
 
-    def debug(self, msg):
+    def debug(self, msg: str) -> None:
         if self.debug_enabled:
             self._write("debug", msg, True)

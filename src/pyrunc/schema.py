@@ -6,20 +6,26 @@ uses the fast checks of bundle.py, this is for tools and tests.
     for problem in validate(config):          # [] when valid
         print(problem)                        # "process.args: 5 is not of type 'array'"
 """
+from __future__ import annotations
+
 import os
 
 from . import jsonio
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SPEC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "spec")
 SCHEMAS = {"config": "config.schema.json", "state": "state.schema.json"}
 
 
-def load_schema(kind):
+def load_schema(kind: str) -> Any:
     with open(os.path.join(SPEC_DIR, SCHEMAS[kind]), "rb") as f:
         return jsonio.loads(f.read())
 
 
-def validate(doc, kind="config"):
+def validate(doc: Any, kind: str = "config") -> list[str]:
     """Every schema violation of doc as "json.path: message", in document
     order; [] if doc is valid."""
     import jsonschema

@@ -5,12 +5,18 @@ so no libseccomp code runs after clone.  Unknown syscall names are skipped
 with a warning, as runc does; unknown actions, operators and architectures
 were refused by bundle.py with the JSON path.
 """
+from __future__ import annotations
+
 import marshal
 import os
 
 from . import jsonio
 from .errors import ConfigError
 from .state import write_atomic
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 ACTIONS = {
     "SCMP_ACT_KILL": 0x00000000, "SCMP_ACT_KILL_THREAD": 0x00000000,
@@ -26,7 +32,7 @@ FLAGS = {"SECCOMP_FILTER_FLAG_TSYNC": 1, "SECCOMP_FILTER_FLAG_LOG": 2,
 EPERM = 1
 
 
-def action_value(name, errno_ret, default_errno):
+def action_value(name: str, errno_ret: int | None, default_errno: int | None) -> int:
     """The SCMP_ACT_* number; ERRNO and TRACE carry a 16-bit value."""
     base = ACTIONS[name]
     if name == "SCMP_ACT_ERRNO":
@@ -38,12 +44,13 @@ def action_value(name, errno_ret, default_errno):
     return base
 
 
-def arch_name(token):
+def arch_name(token: str) -> str:
     """SCMP_ARCH_X86_64 -> x86_64, the name libseccomp resolves."""
     return token[len("SCMP_ARCH_"):].lower()
 
 
-def compile_filter(section, warn, cache_dir=None):
+def compile_filter(section: dict[str, Any], warn: Callable[[str], None],
+                   cache_dir: str | None = None) -> tuple[bytes, int, int]:
     """Return (program bytes, instruction count, seccomp(2) flags).
 
     A profile of a few hundred syscalls takes ~10 ms to compile here; the
@@ -63,11 +70,12 @@ def compile_filter(section, warn, cache_dir=None):
             return program, len(program) // 8, flags
     warnings = []
 
-    def note(text):
+    def note(text: str) -> None:
         warnings.append(text)
         warn(text)
     program, flags = _compile(section, note)
     if path:
+        assert cache_dir is not None   # (for mypy: path is set only with it)
         try:
             os.makedirs(cache_dir, 0o700, exist_ok=True)
             write_atomic(path, marshal.dumps((program, flags, warnings)))
@@ -76,18 +84,25 @@ def compile_filter(section, warn, cache_dir=None):
     return program, len(program) // 8, flags
 
 
-def _cache_key(section):
-    try:
-        from _sha256 import sha256
-    except ImportError:
-        from hashlib import sha256
+def _cache_key(section: dict[str, Any]) -> str:
+    if TYPE_CHECKING:
+        from hashlib import sha256   # (typeshed has no stub of _sha256)
+    else:
+        try:
+            from _sha256 import sha256
+        except ImportError:
+            from hashlib import sha256
     text = "%s\0%s\0%s" % (libseccomp_version(), os.uname().machine,
                            jsonio.dumps(section, sort_keys=True))
     return sha256(text.encode()).hexdigest()
 
 
-def _compile(section, warn):
-    from ._shim import ffi, lib
+def _compile(section: dict[str, Any], warn: Callable[[str], None]) -> tuple[bytes, int]:
+    if TYPE_CHECKING:
+        ffi: Any   # (the compiled cffi shim has no stubs)
+        lib: Any
+    else:
+        from ._shim import ffi, lib
 
     default_errno = section.get("defaultErrnoRet")
     default = action_value(section["defaultAction"], default_errno, None)
@@ -147,9 +162,12 @@ def _compile(section, warn):
     return program, flags
 
 
-def libseccomp_version():
+def libseccomp_version() -> str | None:
     try:
-        from ._shim import lib
+        if TYPE_CHECKING:
+            lib: Any   # (the compiled cffi shim has no stubs)
+        else:
+            from ._shim import lib
         v = lib.seccomp_version()
         return "%d.%d.%d" % (v.major, v.minor, v.micro)
     except Exception:  # noqa: BLE001 - version text only

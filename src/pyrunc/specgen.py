@@ -1,9 +1,15 @@
 """`pyrunc spec`: runc's template config.json (scripts edit it, so it is
 runc's to the field: the same namespaces, capabilities, mounts, hostname),
 with the runtime-spec version pyrunc implements."""
+from __future__ import annotations
+
 import os
 
 from .state import OCI_VERSION
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Sequence
 
 DEFAULT_CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
 MASKED_PATHS = ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
@@ -12,11 +18,12 @@ MASKED_PATHS = ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
 READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
 
 
-def default_spec(rootless=False, args=None, terminal=True):
+def default_spec(rootless: bool = False, args: Sequence[str] | None = None,
+                 terminal: bool = True) -> dict[str, Any]:
     """runc's template config.json (what `pyrunc spec` writes), as a dict:
     args (default ["sh"]), process.terminal, rootless: runc's rootless
     variant."""
-    spec = {
+    spec: dict[str, Any] = {
         "ociVersion": OCI_VERSION,
         "process": {
             "terminal": terminal,
