@@ -46,11 +46,9 @@ class ConsoleSocket:
             self.sock.connect(path)
         except OSError as e:
             self.sock.close()
-            # (type: ignore: e.errno is None for "AF_UNIX path too long", a
-            # path longer than sun_path, and strerror(None) raises TypeError:
-            # a bug, left as it is here, where only types are added)
-            raise BadArgument('--console-socket "%s": %s'
-                              % (path, strerror(e.errno))) from None  # type: ignore[arg-type]
+            # (no errno for a path longer than sun_path: "AF_UNIX path too long")
+            why = strerror(e.errno) if e.errno is not None else str(e)
+            raise BadArgument('--console-socket "%s": %s' % (path, why)) from None
 
     def send(self, master: int) -> None:
         """Pass the master on, with its name as runc sends it."""

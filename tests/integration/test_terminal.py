@@ -214,6 +214,11 @@ def test_terminal_without_console_socket_in_detached_modes_is_refused(env):
                    env.bundle(env.spec(["true"])), env.cid())
     assert r.returncode == 1
     assert "process.terminal is false" in r.stderr
+    # longer than a unix socket's address (108 bytes): no errno, a clean error
+    long_path = "/tmp/" + "x" * 200 + ".sock"
+    r = env.pyrunc("create", "--console-socket", long_path, "-b", env.bundle(spec), env.cid())
+    assert r.returncode == 1
+    assert r.stderr.strip() == '--console-socket "%s": AF_UNIX path too long' % long_path
 
 
 # -- CVE-2025-52565 class ------------------------------------------------------
