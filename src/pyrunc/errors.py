@@ -29,18 +29,42 @@ def one_line(msg: str) -> str:
 
 
 class PyruncError(Exception):
-    """Anything pyrunc reports to its caller as a failure: one line."""
+    """Anything pyrunc reports to its caller as a failure: one line
+    (str(error)), and what a program may look at besides:
+
+    - json_path: the field of the config (or of a process or resources
+      object) that is wrong, e.g. "linux.uidMappings[0].size", or None;
+    - errno: the errno of the system call that failed, or None;
+    - step: the words of the set-up step that failed (`mount "proc" on
+      "/proc"`), or None."""
 
     exit_code = 1
 
-    def __init__(self, *args: Any) -> None:
+    def __init__(self, *args: Any, json_path: str | None = None, errno: int | None = None,
+                 step: str | None = None) -> None:
         if args and isinstance(args[0], str):
             args = (one_line(args[0]),) + args[1:]
         super().__init__(*args)
+        self.errno = errno
+        self.step = step
+        self._json_path = json_path
+
+    @property
+    def json_path(self) -> str | None:
+        return self._json_path
 
 
 class ConfigError(PyruncError):
-    """config.json is missing, unreadable or not a valid runtime-spec config."""
+    """config.json is missing, unreadable or not a valid runtime-spec config.
+    Its message starts with the JSON path of what is wrong, which json_path
+    gives (unless the raiser named it)."""
+
+    @property
+    def json_path(self) -> str | None:
+        if self._json_path is not None:
+            return self._json_path
+        head, sep, _ = str(self).partition(": ")
+        return head if sep and head and " " not in head else None
 
 
 class BadArgument(PyruncError):

@@ -1,5 +1,6 @@
 """pyrunc as a Python library (issue 12): the public API, with real
 containers, from this process."""
+import errno
 import os
 import select
 import signal
@@ -171,6 +172,11 @@ def test_errors_are_exceptions_of_their_kind(env, rt):
         rt.container("../escape")
     spec = env.spec(["true"])
     spec["process"]["user"]["uid"] = 2 ** 32
-    with pytest.raises(pyrunc.ConfigError, match=r"process\.user\.uid"):
+    with pytest.raises(pyrunc.ConfigError, match=r"process\.user\.uid") as e:
         rt.create(env.cid(), env.bundle(spec))
+    assert e.value.json_path == "process.user.uid"
     assert [x.id for x in rt.list()] == [c.id]   # the bad one left nothing
+    # a failing system call: its errno, besides the words
+    with pytest.raises(pyrunc.PyruncError, match="cpuset") as e:
+        c.update(cpuset_cpus="4095")
+    assert e.value.errno in (errno.EINVAL, errno.ERANGE), e.value

@@ -214,3 +214,14 @@ def test_messages_are_one_readable_line():
         bundle.resolve_rootfs("/nonexistent", "root\nfs" + "x" * 5000)
     text = str(err.value)
     assert "\n" not in text and "root\\nfs" in text and len(text) < 2100
+
+
+def test_a_config_error_names_its_json_path():
+    """(the library's ConfigError.json_path: the message's own prefix)"""
+    spec = default_spec()
+    spec["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 0, "size": -1}]
+    with pytest.raises(ConfigError) as e:
+        bundle.check(spec)
+    assert e.value.json_path == "linux.uidMappings[0].size"
+    assert ConfigError("config.json: invalid JSON", json_path="x").json_path == "x"
+    assert ConfigError("not a path: at all").json_path is None

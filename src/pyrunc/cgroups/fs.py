@@ -173,13 +173,14 @@ class Cgroups:
                     continue
                 raise CgroupError('%s: open "%s": no such file' % (w.path, target)) from None
             except OSError as e:
-                raise CgroupError('%s: open "%s": %s' % (w.path, target, strerror(e.errno))) \
-                    from None
+                raise CgroupError('%s: open "%s": %s' % (w.path, target, strerror(e.errno)),
+                                  errno=e.errno) from None
             try:
                 os.write(fd, w.value.encode())
             except OSError as e:
                 raise CgroupError('%s: write %r to "%s": %s' % (
-                    w.path, w.value, target, strerror(e.errno))) from None
+                    w.path, w.value, target, strerror(e.errno)), errno=e.errno) \
+                    from None
             finally:
                 os.close(fd)
 
@@ -279,7 +280,7 @@ class Cgroups:
                     os.close(fd)
             except OSError as e:
                 raise CgroupError('enable the %s controller in "%s": %s' % (
-                    controller, control, strerror(e.errno))) from None
+                    controller, control, strerror(e.errno)), errno=e.errno) from None
 
     def sub(self, specs: Iterable[str]) -> Cgroups:
         """The same cgroups with existing sub-cgroups of the container's in
@@ -347,7 +348,8 @@ class Cgroups:
             except FileExistsError:
                 continue
             except OSError as e:
-                raise CgroupError('mkdir cgroup "%s": %s' % (d, strerror(e.errno))) from None
+                raise CgroupError('mkdir cgroup "%s": %s' % (d, strerror(e.errno)),
+                                  errno=e.errno) from None
         for name, leaf, v2 in self.dirs:
             if v2 or "cpuset" not in (self.controllers.get(leaf) or name.split(",")):
                 continue
@@ -401,7 +403,8 @@ class Cgroups:
             try:
                 write_once(target, data)
             except OSError as e:
-                raise CgroupError('join cgroup "%s": %s' % (path, strerror(e.errno))) from None
+                raise CgroupError('join cgroup "%s": %s' % (path, strerror(e.errno)),
+                                  errno=e.errno) from None
 
     def v2_dir_fd(self) -> int:
         """An fd of the container's cgroup2 directory, for CLONE_INTO_CGROUP
@@ -411,7 +414,8 @@ class Cgroups:
                 try:
                     return os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
                 except OSError as e:
-                    raise CgroupError('open cgroup "%s": %s' % (path, strerror(e.errno))) from None
+                    raise CgroupError('open cgroup "%s": %s' % (path, strerror(e.errno)),
+                                      errno=e.errno) from None
         return -1
 
     def pids(self) -> list[int]:
@@ -446,7 +450,8 @@ def _write(path: str, text: str) -> None:
     try:
         write_once(path, text)
     except OSError as e:
-        raise CgroupError('write %r to "%s": %s' % (text, path, strerror(e.errno))) from None
+        raise CgroupError('write %r to "%s": %s' % (text, path, strerror(e.errno)),
+                          errno=e.errno) from None
 
 
 def _open_either(target: str, other_name: str | None) -> tuple[int, str]:
