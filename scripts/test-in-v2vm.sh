@@ -12,7 +12,9 @@ python=${PYRUNC_VENV:-/opt/pyrunc}/bin/python
 work=$(mktemp -d /tmp/pyrunc-v2.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 "$python" -m pip wheel -q --no-deps -w "$work/dist" "$repo"
-cp -r "$repo/tests" "$repo/pyproject.toml" "$work/"
+# (the tests read the examples, the docs and the sources too)
+cp -r "$repo/tests" "$repo/pyproject.toml" "$repo/examples" "$repo/docs" "$repo/scripts" \
+    "$repo/csrc" "$repo/src" "$work/"
 args=${*:-tests}
 # V2_SYSTEMD=1 boots the VM with systemd as init (the systemd cgroup driver)
 "$v2lab" ${V2_SYSTEMD:+--systemd} --timeout "${V2_TIMEOUT:-2400}" --share "$work" -- sh -c "

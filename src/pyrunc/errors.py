@@ -51,6 +51,7 @@ class PyruncError(Exception):
 
     @property
     def json_path(self) -> str | None:
+        """The JSON path of the field that is wrong, or None."""
         return self._json_path
 
 
@@ -61,6 +62,7 @@ class ConfigError(PyruncError):
 
     @property
     def json_path(self) -> str | None:
+        """The JSON path of the field that is wrong: the message's prefix."""
         if self._json_path is not None:
             return self._json_path
         head, sep, _ = str(self).partition(": ")
