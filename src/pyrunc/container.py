@@ -12,15 +12,31 @@ resource of its own, so any number of them may name the same container
 (in this process or others, as runc's commands do); every call takes the
 container's lock, reads its state and acts on what is true now.
 """
-import os
+from __future__ import annotations
 
-# _signal, not signal: the signal module builds enums at import (~2 ms).
-import _signal
+import os
 
 from . import state as st
 from .cgroups import Cgroups
 from .errors import ContainerNotFound, PyruncError, WrongState, quote
 from .hooks import run_hooks_warn
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    # (_signal has no stub; signal's has its functions)
+    import signal as _signal
+    from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
+
+    from .events import Event, Stats
+    from .runtime import Runtime
+    from .state import ContainerState, OciState, StateDir
+
+    class HasFileno(Protocol):
+        """A stdio argument other than an fd (a file)."""
+        def fileno(self) -> int: ...
+else:
+    # _signal, not signal: the signal module builds enums at import (~2 ms).
+    import _signal
 
 
 class State:
@@ -31,8 +47,9 @@ class State:
     __slots__ = ("id", "status", "pid", "bundle", "rootfs", "created", "owner", "annotations",
                  "oci_version")
 
-    def __init__(self, id, status, pid, bundle, rootfs="", created="", owner="",
-                 annotations=None, oci_version=st.OCI_VERSION):
+    def __init__(self, id: str, status: str, pid: int, bundle: str, rootfs: str = "",
+                 created: str = "", owner: str = "", annotations: Mapping[str, str] | None = None,
+                 oci_version: str = st.OCI_VERSION) -> None:
         self.id = id
         self.status = status
         self.pid = pid
@@ -44,25 +61,25 @@ class State:
         self.oci_version = oci_version
 
     @classmethod
-    def from_dict(cls, doc):
+    def from_dict(cls, doc: Mapping[str, Any]) -> State:
         """From the state document (runtime-spec field names)."""
         return cls(doc["id"], doc["status"], doc.get("pid", 0), doc.get("bundle", ""),
                    doc.get("rootfs", ""), doc.get("created", ""), doc.get("owner", ""),
                    doc.get("annotations"), doc.get("ociVersion", st.OCI_VERSION))
 
-    def to_dict(self):
+    def to_dict(self) -> OciState:
         """The state document, as runc prints it."""
-        out = {"ociVersion": self.oci_version, "id": self.id, "pid": self.pid,
-               "status": self.status, "bundle": self.bundle, "rootfs": self.rootfs,
-               "created": self.created, "owner": self.owner}
+        out: OciState = {"ociVersion": self.oci_version, "id": self.id, "pid": self.pid,
+                         "status": self.status, "bundle": self.bundle, "rootfs": self.rootfs,
+                         "created": self.created, "owner": self.owner}
         if self.annotations:
             out["annotations"] = dict(self.annotations)
         return out
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, State) and self.to_dict() == other.to_dict()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "State(id=%r, status=%r, pid=%d)" % (self.id, self.status, self.pid)
 
 
@@ -72,41 +89,41 @@ class Container:
 
     __slots__ = ("runtime", "id")
 
-    def __init__(self, runtime, cid):
+    def __init__(self, runtime: Runtime, cid: str) -> None:
         st.check_id(cid)
         self.runtime = runtime
         self.id = cid
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Container(%r)" % self.id
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, Container) and (self.runtime.root, self.id) == \
             (other.runtime.root, other.id)
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash((self.runtime.root, self.id))
 
-    def _locked(self):
+    def _locked(self) -> _Locked:
         return _Locked(self.runtime.root, self.id)
 
     # -- state -------------------------------------------------------------
-    def state(self):
+    def state(self) -> State:
         """The container's State now."""
         with self._locked() as (sd, state):
             return State.from_dict(st.oci_state(sd, state))
 
     @property
-    def status(self):
+    def status(self) -> str:
         """The status now: created, running, paused or stopped."""
         return self.state().status
 
     @property
-    def pid(self):
+    def pid(self) -> int:
         """The init's pid (0 once stopped)."""
         return self.state().pid
 
-    def wait(self):
+    def wait(self) -> int | None:
         """Wait until the init has exited.  Returns its exit status (128+N
         for signal N) when it is this process's child (a container this
         process created, not yet reaped), else None."""
@@ -128,12 +145,13 @@ class Container:
                     return None
         if fd < 0:
             from .foreground import exit_code
-            return exit_code(os.waitpid(pid, 0)[1])
+            status: int = exit_code(os.waitpid(pid, 0)[1])
+            return status
         _wait_pidfds([fd], timeout_ms=-1)
         return None
 
     # -- start -------------------------------------------------------------
-    def start(self):
+    def start(self) -> None:
         """Run the user process of a created container; poststart hooks run
         once it has exec'd."""
         with self._locked() as (sd, state):
@@ -166,7 +184,7 @@ class Container:
                                              state.get("annotations")), self.runtime.log.warn)
 
     # -- kill --------------------------------------------------------------
-    def kill(self, signal=15, all=False):
+    def kill(self, signal: int | str = 15, all: bool = False) -> None:
         """Send signal (a number, or a name: "KILL", "SIGKILL", "9") to the
         init, or with all to every process of the container (0 only
         checks that it runs)."""
@@ -185,7 +203,7 @@ class Container:
             _signal_init(state, sig)
 
     # -- pause / resume / update ---------------------------------------------
-    def pause(self):
+    def pause(self) -> None:
         """Freeze every process of a created or running container."""
         with self._locked() as (sd, state):
             status = st.status_of(sd, state)
@@ -201,7 +219,7 @@ class Container:
             state["paused"] = True
             sd.save(state)
 
-    def resume(self):
+    def resume(self) -> None:
         """Thaw a paused container."""
         with self._locked() as (sd, state):
             if st.status_of(sd, state) != "paused":
@@ -210,7 +228,7 @@ class Container:
             state["paused"] = False
             sd.save(state)
 
-    def update(self, resources=None, **flags):
+    def update(self, resources: dict[str, Any] | None = None, **flags: int | str | None) -> None:
         """Apply new limits to a container that is not stopped: a
         linux.resources object, or runc's update flags by their Python
         names (memory="64m", cpu_share=512, pids_limit=50; see
@@ -234,14 +252,14 @@ class Container:
             cg.apply(resources, self.runtime.log.warn)
 
     # -- ps / stats / events -------------------------------------------------
-    def pids(self):
+    def pids(self) -> list[int]:
         """The host pids of the container's processes (none once stopped)."""
         with self._locked() as (sd, state):
             if st.status_of(sd, state) == "stopped":
                 return []
             return sorted(Cgroups.from_state(state.get("cgroups")).pids())
 
-    def ps(self, ps_args=("-ef",)):
+    def ps(self, ps_args: Iterable[str] = ("-ef",)) -> list[str]:
         """`ps ps_args` of the host, only the lines of the container's
         processes (and the header), as runc's ps prints them."""
         import subprocess
@@ -250,7 +268,10 @@ class Container:
             out = subprocess.run(["ps"] + list(ps_args), capture_output=True, text=True,
                                  check=True).stdout
         except (OSError, subprocess.CalledProcessError) as e:
-            raise PyruncError("ps: %s" % (getattr(e, "stderr", "") or e).strip()) from None
+            # (an OSError, or a CalledProcessError without stderr, has no
+            # strip(): an AttributeError; kept as it is by the typing work)
+            raise PyruncError("ps: %s" % (getattr(e, "stderr", "")  # type: ignore[union-attr]
+                                         or e).strip()) from None
         lines = out.splitlines()
         if not lines:
             return []
@@ -261,14 +282,14 @@ class Container:
         return [lines[0]] + [line for line in lines[1:]
                              if _pid_field(line, col) in pids]
 
-    def stats(self):
+    def stats(self) -> Stats:
         """runc's stats of the container (the "data" of a stats event)."""
         with self._locked() as (sd, state):
             if st.status_of(sd, state) == "stopped":
                 raise WrongState("container not running")
             return Cgroups.from_state(state.get("cgroups")).stats()
 
-    def events(self, emit, interval=5.0):
+    def events(self, emit: Callable[[Event], None], interval: float = 5.0) -> None:
         """runc's event stream: emit(event) with a stats event every
         interval seconds and an oom event at each OOM kill, until the
         init exits (see events.py)."""
@@ -279,7 +300,7 @@ class Container:
         finally:
             os.close(pid_fd)
 
-    def _watch(self):
+    def _watch(self) -> tuple[Cgroups, int]:
         with self._locked() as (sd, state):
             if st.status_of(sd, state) == "stopped":
                 raise WrongState("container not running")
@@ -294,18 +315,23 @@ class Container:
             return cg, pid_fd
 
     # -- exec --------------------------------------------------------------
-    def process(self):
+    def process(self) -> dict[str, Any] | None:
         """The process object the container was created with: what exec
         starts from (None for a container created without one)."""
         with self._locked() as (sd, _state):
             config = sd.load_config() or {}
         return config.get("process")
 
-    def exec(self, args=None, process=None, detach=False, tty=False, env=(), cwd=None,
-             user=None, additional_gids=(), caps=(), no_new_privileges=False, apparmor=None,
-             selinux_label=None, pid_file=None, console_socket=None, preserve_fds=0,
-             ignore_paused=False, cgroup=(), stdin=None, stdout=None, stderr=None,
-             forward_signals=False):
+    def exec(self, args: Sequence[str] | None = None, process: dict[str, Any] | None = None,
+             detach: bool = False, tty: bool = False, env: Iterable[str] = (),
+             cwd: str | None = None, user: str | tuple[int, int] | None = None,
+             additional_gids: Iterable[int] = (), caps: Iterable[str] = (),
+             no_new_privileges: bool = False, apparmor: str | None = None,
+             selinux_label: str | None = None, pid_file: str | None = None,
+             console_socket: str | None = None, preserve_fds: int = 0,
+             ignore_paused: bool = False, cgroup: Sequence[str] = (),
+             stdin: int | HasFileno | None = None, stdout: int | HasFileno | None = None,
+             stderr: int | HasFileno | None = None, forward_signals: bool = False) -> int:
         """Run a new process in the container, as runc exec does: args
         over the container's own process with runc's exec options applied
         (processes.exec_process), or a whole process object.  Detached,
@@ -331,7 +357,7 @@ class Container:
                        stdio=stdio_fds(stdin, stdout, stderr), forward_signals=forward_signals)
 
     # -- delete ------------------------------------------------------------
-    def delete(self, force=False):
+    def delete(self, force: bool = False) -> None:
         """Remove a stopped container (force: kill it first, whatever its
         status; a container that is gone already is no error then)."""
         sd = st.StateDir(self.runtime.root, self.id)
@@ -378,10 +404,10 @@ class _Locked:
     """`with _Locked(root, cid) as (sd, state)`: the container's lock held
     and its state loaded."""
 
-    def __init__(self, root, cid):
+    def __init__(self, root: str, cid: str) -> None:
         self.sd = st.StateDir(root, cid)
 
-    def __enter__(self):
+    def __enter__(self) -> tuple[StateDir, ContainerState]:
         self.sd.open()
         try:
             state = self.sd.load()
@@ -392,11 +418,11 @@ class _Locked:
             self.sd.unlock()
             raise
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.sd.unlock()
 
 
-def kill_all_and_wait(state, thaw=False):
+def kill_all_and_wait(state: ContainerState, thaw: bool = False) -> None:
     """SIGKILL everything of the container and wait until it is gone."""
     cg = Cgroups.from_state(state.get("cgroups"))
     init_fd = -1
@@ -424,7 +450,7 @@ def kill_all_and_wait(state, thaw=False):
     _wait_pidfds(fds)
 
 
-def undo(state, warn):
+def undo(state: ContainerState, warn: Callable[[str], None]) -> bool:
     """Remove the container's host-side resources: processes left in its
     cgroups, the cgroups, the private bind of its rootfs.  Every step is
     tried whatever the others did; a failure is a warning.  Returns
@@ -461,7 +487,8 @@ def undo(state, warn):
     return done
 
 
-def _signal_number(signal):
+def _signal_number(signal: int | str) -> int:
+    number: int | None
     if isinstance(signal, int) and not isinstance(signal, bool):
         number = signal
         from .linux import SIGRTMAX
@@ -476,7 +503,7 @@ def _signal_number(signal):
     raise BadArgument("unknown signal %r" % (signal,))
 
 
-def _reap_if_ours(state):
+def _reap_if_ours(state: ContainerState) -> None:
     """A library's create leaves the init a child of this process: once it
     has exited, reap it (only that zombie: the pid and its start time)."""
     pid = state.get("pid") or 0
@@ -489,7 +516,7 @@ def _reap_if_ours(state):
             pass
 
 
-def _signal_init(state, sig):
+def _signal_init(state: ContainerState, sig: int) -> None:
     """Signal the init through a pidfd, after checking that the pid still
     names the process we started (pid reuse)."""
     pid = state["pid"]
@@ -507,7 +534,7 @@ def _signal_init(state, sig):
         os.close(fd)
 
 
-def _wait_exec(fifo_fd):
+def _wait_exec(fifo_fd: int) -> None:
     """Wait until the init has no reader end of the exec fifo left: it closes
     on execve (or when the init dies).  For a FIFO's write end, poll reports
     POLLERR once there is no reader."""
@@ -517,7 +544,7 @@ def _wait_exec(fifo_fd):
     poller.poll()
 
 
-def _wait_pidfds(fds, timeout_ms=10000):
+def _wait_pidfds(fds: list[int], timeout_ms: int = 10000) -> None:
     """Wait until the processes of the pidfds have exited, reaping those
     that are this process's children (a library's create and exec make
     them so): the init of a pid namespace does not finish exiting before
@@ -542,17 +569,17 @@ def _wait_pidfds(fds, timeout_ms=10000):
         os.close(fd)
 
 
-def _pid_field(line, col):
+def _pid_field(line: str, col: int) -> int | None:
     fields = line.split()
     return int(fields[col]) if len(fields) > col and fields[col].isdigit() else None
 
 
-def stdio_fds(*files):
+def stdio_fds(*files: int | HasFileno | None) -> tuple[int | None, ...] | None:
     """fds of stdio arguments (an int, or an object with fileno()), or None."""
     out = tuple(f if f is None or isinstance(f, int) else f.fileno() for f in files)
     return None if all(f is None for f in out) else out
 
 
-def write_pid_file(path, pid):
+def write_pid_file(path: str, pid: int) -> None:
     """--pid-file: the pid, written atomically (engines poll for it)."""
     st.write_atomic(os.path.abspath(path), str(pid).encode(), 0o644)

@@ -1,14 +1,24 @@
 """`exec`: a new process in a running container (Container.exec)."""
+from __future__ import annotations
+
 import os
 
 from . import state as st
 from .cgroups import Cgroups
 from .errors import WrongState, quote
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Sequence
 
-def execute(container, process, detach=False, pid_file=None, console_socket=None,
-            preserve_fds=0, ignore_paused=False, sub_cgroups=(), stdio=None,
-            forward_signals=False):
+    from .console import ConsoleSocket
+    from .container import Container
+
+
+def execute(container: Container, process: dict[str, Any], detach: bool = False,
+            pid_file: str | None = None, console_socket: str | None = None,
+            preserve_fds: int = 0, ignore_paused: bool = False, sub_cgroups: Sequence[str] = (),
+            stdio: tuple[int | None, ...] | None = None, forward_signals: bool = False) -> int:
     """Run `process` (a checked process object) in the container, as runc
     exec does.  Detached, return its pid once it has exec'd; else wait and
     return its exit status.  See Container.exec."""
@@ -20,7 +30,7 @@ def execute(container, process, detach=False, pid_file=None, console_socket=None
     if console_socket:
         from .console import ConsoleSocket
         sock = ConsoleSocket(console_socket)
-    masters = []
+    masters: list[int] = []
     # In the foreground, signals are caught from before the process exists
     # (it may run, and its caller signal us, before _spawn returns) and
     # passed on once it does.
@@ -30,8 +40,9 @@ def execute(container, process, detach=False, pid_file=None, console_socket=None
                      ignore_paused, sub_cgroups, stdio)
         if detach:
             return pid
-        return supervise(pid, rt.log, rt.subreaper, masters[0] if masters else None,
-                         forwarder=forwarder)
+        status: int = supervise(pid, rt.log, rt.subreaper, masters[0] if masters else None,
+                                forwarder=forwarder)
+        return status
     finally:
         if forwarder is not None:
             forwarder.restore()
@@ -41,8 +52,10 @@ def execute(container, process, detach=False, pid_file=None, console_socket=None
             os.close(fd)
 
 
-def _spawn(container, process, detach, pid_file, sock, masters, preserve_fds, ignore_paused,
-           sub_cgroups, stdio):
+def _spawn(container: Container, process: dict[str, Any], detach: bool, pid_file: str | None,
+           sock: ConsoleSocket | None, masters: list[int], preserve_fds: int,
+           ignore_paused: bool, sub_cgroups: Sequence[str],
+           stdio: tuple[int | None, ...] | None) -> int:
     from . import host
     from .container import _Locked, write_pid_file
     from .foreground import become_subreaper, keep_master
@@ -87,9 +100,9 @@ def _spawn(container, process, detach, pid_file, sock, masters, preserve_fds, ig
             child = Child(plan)
             child.spawn()
             sd.unlock()
-            on_seccomp_fd = None
+            on_seccomp_fd: Callable[[int, int], None] | None = None
             if plan.seccomp_listener is not None:
-                def on_seccomp_fd(fd, _pid):
+                def on_seccomp_fd(fd: int, _pid: int) -> None:
                     send_to_seccomp_listener(plan.seccomp_listener, fd, child.pid, sd.id,
                                              state["bundle"], state.get("annotations"), status)
             on_console = sock.send if sock is not None else (

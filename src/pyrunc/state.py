@@ -13,6 +13,8 @@ names, the id rule, the fastpath format and the liveness rule are
 csrc/statedir.h's, which front.c includes too (_statedir is made from it
 at build time).
 """
+from __future__ import annotations
+
 import errno
 import fcntl
 import os
@@ -23,6 +25,46 @@ from . import jsonio
 from . import _statedir as sd_rules
 from .errors import BadArgument, ContainerExists, ContainerNotFound, PyruncError, strerror
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterable, TypedDict
+
+    # hostmount's record of the rootfs bind: {"path", "below"} (pyrunc
+    # 0.1's: [path, mount id])
+    HostMount = dict[str, Any] | list[Any]
+
+    class ContainerState(TypedDict, total=False):
+        """state.json's content.  Any key may be missing: a state file of an
+        older pyrunc lacks the later ones, and undo() is also given a
+        record of only cgroups and host_mount (a create that failed)."""
+        id: str
+        pid: int                     # the init's (0 before it exists)
+        start_time: int | None       # the init's, against pid reuse
+        bundle: str
+        rootfs: str
+        created: str                 # RFC 3339
+        owner: str
+        annotations: dict[str, str]
+        cgroups: dict[str, Any] | None   # Cgroups.to_state()
+        host_mount: HostMount | None
+        has_process: bool
+        hooks: dict[str, list[dict[str, Any]]]   # poststart, poststop
+        paused: bool
+
+    class _OciStateBase(TypedDict):
+        ociVersion: str
+        id: str
+        pid: int
+        status: str
+        bundle: str
+        rootfs: str
+        created: str
+        owner: str
+
+    class OciState(_OciStateBase, total=False):
+        """The state document `pyrunc state` prints (runc's fields)."""
+        annotations: dict[str, str]
+
 OCI_VERSION = "1.3.0"
 STATE_FILE = sd_rules.STATE_FILE
 FIFO = sd_rules.FIFO
@@ -32,7 +74,7 @@ DEFAULT_ROOT = sd_rules.DEFAULT_ROOT
 _ID_CHARS = frozenset(sd_rules.ID_FIRST + sd_rules.ID_MORE)
 
 
-def check_id(cid):
+def check_id(cid: str) -> None:
     """statedir.h's id rule (runc's characters, and a letter or digit
     first, so that no id is "." or ".." or looks like a flag)."""
     if not cid:
@@ -48,7 +90,7 @@ def check_id(cid):
 class StateDir:
     """<root>/<id>: lock, state file, exec fifo."""
 
-    def __init__(self, root, cid):
+    def __init__(self, root: str, cid: str) -> None:
         check_id(cid)
         self.id = cid
         self.root = root
@@ -56,10 +98,10 @@ class StateDir:
         self.lock_fd = -1
 
     @property
-    def fifo(self):
+    def fifo(self) -> str:
         return os.path.join(self.path, FIFO)
 
-    def create(self):
+    def create(self) -> None:
         """Make the directory and lock it; refuse an existing id."""
         try:
             os.mkdir(self.root, 0o711)
@@ -80,7 +122,7 @@ class StateDir:
                 return
             self.unlock()
 
-    def _holds_path(self):
+    def _holds_path(self) -> bool:
         """Is the locked directory still the one at self.path?"""
         try:
             there = os.stat(self.path)
@@ -89,7 +131,7 @@ class StateDir:
         mine = os.fstat(self.lock_fd)
         return (there.st_dev, there.st_ino) == (mine.st_dev, mine.st_ino)
 
-    def open(self):
+    def open(self) -> None:
         """Lock an existing container's directory."""
         try:
             self._lock()
@@ -101,29 +143,30 @@ class StateDir:
             if not os.path.isdir(self.path):
                 raise ContainerNotFound(self.id)
 
-    def _lock(self):
+    def _lock(self) -> None:
         fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         fcntl.flock(fd, fcntl.LOCK_EX)
         self.lock_fd = fd
 
-    def unlock(self):
+    def unlock(self) -> None:
         if self.lock_fd >= 0:
             os.close(self.lock_fd)
             self.lock_fd = -1
 
-    def load(self):
+    def load(self) -> ContainerState | None:
         try:
             with open(os.path.join(self.path, STATE_FILE), "rb") as f:
-                return jsonio.loads(f.read())
+                state: ContainerState = jsonio.loads(f.read())
+                return state
         except FileNotFoundError:
             return None
 
-    def save(self, state):
+    def save(self, state: ContainerState) -> None:
         """Write state.json atomically: tmp file, fsync, rename."""
         write_atomic(os.path.join(self.path, STATE_FILE),
                      jsonio.dumps(state).encode())
 
-    def save_fastpath(self, pid, start_time, cgroup_dirs):
+    def save_fastpath(self, pid: int, start_time: int, cgroup_dirs: Iterable[str]) -> None:
         """What csrc/front.c reads to start and delete a plain container (a
         process, no poststart or poststop hooks): the init's pid and start
         time, and the cgroup directories to remove, deepest first.  It is
@@ -146,13 +189,13 @@ class StateDir:
         except OSError:   # (a full disk): Python does the work then
             self.drop_fastpath()
 
-    def drop_fastpath(self):
+    def drop_fastpath(self) -> None:
         try:
             os.unlink(os.path.join(self.path, FASTPATH))
         except FileNotFoundError:
             pass
 
-    def save_config(self, data):
+    def save_config(self, data: bytes) -> None:
         """config.json as create read it (bytes), for `exec` (the bundle's
         copy may change or go).  Written once, under the lock, before anyone
         may read it: no tmp file and rename (a third of a ms of every
@@ -168,22 +211,22 @@ class StateDir:
         except OSError as e:
             raise PyruncError("write %s: %s" % (path, strerror(e.errno))) from None
 
-    def load_config(self):
+    def load_config(self) -> dict[str, Any] | None:
         """The saved config, through the input boundary again (nulls
         dropped), or None."""
         from .bundle import parse_json, walk
         try:
             with open(os.path.join(self.path, CONFIG_FILE), "rb") as f:
-                config = parse_json(f.read(), "config.json")
+                config: dict[str, Any] = parse_json(f.read(), "config.json")
         except FileNotFoundError:
             return None
         walk(config, "")
         return config
 
-    def make_fifo(self):
+    def make_fifo(self) -> None:
         os.mkfifo(self.fifo, 0o622)
 
-    def remove(self):
+    def remove(self) -> None:
         """Remove the directory and everything pyrunc put in it."""
         try:
             for entry in os.scandir(self.path):
@@ -194,7 +237,7 @@ class StateDir:
         self.unlock()
 
 
-def write_atomic(path, data, mode=0o600):
+def write_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
     """tmp file, fsync, rename: the file is the old or the new one, never a
     part.  A failure (a full disk) is a PyruncError naming the file."""
     tmp = "%s.tmp-%d" % (path, os.getpid())
@@ -215,7 +258,7 @@ def write_atomic(path, data, mode=0o600):
         raise PyruncError("write %s: %s" % (path, strerror(e.errno))) from None
 
 
-def list_ids(root):
+def list_ids(root: str) -> list[str]:
     try:
         return sorted(e.name for e in os.scandir(root)
                       if e.is_dir(follow_symlinks=False) and not e.name.startswith("."))
@@ -223,7 +266,7 @@ def list_ids(root):
         return []
 
 
-def proc_stat(pid):
+def proc_stat(pid: int) -> tuple[str, int, int] | None:
     """(state letter, parent pid, start time) of /proc/<pid>/stat, or None
     if the process is gone.  The start time (clock ticks since boot)
     identifies a process across pid reuse."""
@@ -238,19 +281,19 @@ def proc_stat(pid):
             int(fields[sd_rules.STAT_START_FIELD - 3]))
 
 
-def process_start_time(pid):
+def process_start_time(pid: int) -> int | None:
     """The start time of a live process, or None if it is gone or has
     exited (statedir.h's liveness rule)."""
     stat = proc_stat(pid)
     return None if stat is None or stat[0] in sd_rules.DEAD_STATES else stat[2]
 
 
-def init_alive(state):
+def init_alive(state: ContainerState) -> bool:
     pid = state.get("pid") or 0
     return pid > 0 and process_start_time(pid) == state.get("start_time")
 
 
-def status_of(sd, state):
+def status_of(sd: StateDir, state: ContainerState | None) -> str:
     """creating / created / running / paused / stopped, per the runtime-spec
     lifecycle (and runc's paused): derived from the init process, the exec
     fifo and the paused mark that pause and resume keep."""
@@ -265,10 +308,10 @@ def status_of(sd, state):
     return "running"
 
 
-def oci_state(sd, state):
+def oci_state(sd: StateDir, state: ContainerState) -> OciState:
     """The state document `pyrunc state` prints (runc's fields)."""
     status = status_of(sd, state)
-    out = {
+    out: OciState = {
         "ociVersion": OCI_VERSION,
         "id": sd.id,
         "pid": state["pid"] if status != "stopped" else 0,
@@ -283,15 +326,17 @@ def oci_state(sd, state):
     return out
 
 
-def hook_state(cid, status, pid, bundle, annotations):
+def hook_state(cid: str, status: str, pid: int, bundle: str,
+               annotations: dict[str, str] | None) -> str:
     """The state a hook reads on stdin (runtime-spec, runtime.md "State")."""
     doc = {"ociVersion": OCI_VERSION, "id": cid, "status": status, "pid": pid,
            "bundle": bundle}
     if annotations:
         doc["annotations"] = annotations
-    return jsonio.dumps(doc)
+    text: str = jsonio.dumps(doc)
+    return text
 
 
-def now_rfc3339():
+def now_rfc3339() -> str:
     t = time.time()
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%09dZ" % int((t % 1) * 1e9)
