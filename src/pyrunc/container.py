@@ -18,7 +18,7 @@ import os
 
 from . import state as st
 from .cgroups import Cgroups
-from .errors import ContainerNotFound, PyruncError, WrongState, quote
+from .errors import ContainerNotFound, PyruncError, WrongState, quote, strerror
 from .hooks import run_hooks_warn
 
 TYPE_CHECKING = False
@@ -267,11 +267,12 @@ class Container:
         try:
             out = subprocess.run(["ps"] + list(ps_args), capture_output=True, text=True,
                                  check=True).stdout
-        except (OSError, subprocess.CalledProcessError) as e:
-            # (an OSError, or a CalledProcessError without stderr, has no
-            # strip(): an AttributeError; kept as it is by the typing work)
-            raise PyruncError("ps: %s" % (getattr(e, "stderr", "")  # type: ignore[union-attr]
-                                         or e).strip()) from None
+        except subprocess.CalledProcessError as e:
+            raise PyruncError("ps: %s" % ((e.stderr or "").strip() or
+                                          "exit status %d" % e.returncode)) from None
+        except OSError as e:
+            why = strerror(e.errno) if e.errno is not None else str(e)
+            raise PyruncError("ps: %s" % why, errno=e.errno) from None
         lines = out.splitlines()
         if not lines:
             return []

@@ -137,6 +137,9 @@ def test_ps_lists_the_container_processes(env):
     # only the container's processes (a sleep may have come or gone since)
     assert len(lines) >= 2 and all(int(line.split()[0]) in pids or line.split()[1] == "sleep"
                                    for line in lines[1:])
+    # ps failing with nothing on its stderr (no such pid): a clean error
+    r = env.pyrunc("ps", c.cid, "-p", "999999999")
+    assert r.returncode == 1 and r.stderr.strip() == "ps: exit status 1", r.stderr
     c.close()
     r = env.pyrunc("ps", "-f", "json", c.cid)
     assert r.returncode == 1 and "does not exist" in r.stderr
