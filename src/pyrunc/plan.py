@@ -5,6 +5,8 @@ here, before clone (mount flags and data strings, capability masks, rlimit
 numbers, uid/gid map text, device numbers, argv and env arrays).  Each step
 carries the words the CLI prints if it fails.
 """
+from __future__ import annotations
+
 import posixpath
 
 from . import linux as L
@@ -12,6 +14,19 @@ from . import steps as S
 from .bundle import PROC_MOUNTS_ALLOWED, clean_path, is_bind
 from .errors import ConfigError
 from .validate import check_semantics
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterable, Sequence, TypeVar
+
+    from .cgroups.fs import CgroupDir
+
+    # compile_seccomp: linux.seccomp -> (BPF program, instruction count,
+    # seccomp(2) flags)
+    SeccompCompiler = Callable[[dict[str, Any]], tuple[bytes, int, int]]
+    # the stdio given: (in, out, err) fds, None or -1 for the runtime's own
+    Stdio = Sequence[int | None]
+    _StepT = TypeVar("_StepT", bound=S.Step)
 
 NAMESPACE_FLAGS = {
     "pid": L.CLONE_NEWPID, "network": L.CLONE_NEWNET, "mount": L.CLONE_NEWNS,
@@ -82,8 +97,9 @@ class HostInfo:
     __slots__ = ("cap_last_cap", "cgroup_mounts", "apparmor", "selinux", "parent_joins",
                  "kernel_fs_mounts", "bounding")
 
-    def __init__(self, cap_last_cap=40, cgroup_mounts=(), apparmor=False, selinux=False,
-                 parent_joins=False, bounding=~0, kernel_fs_mounts=()):
+    def __init__(self, cap_last_cap: int = 40, cgroup_mounts: Sequence[CgroupDir] = (),
+                 apparmor: bool = False, selinux: bool = False, parent_joins: bool = False,
+                 bounding: int = ~0, kernel_fs_mounts: Sequence[str] = ()) -> None:
         self.cap_last_cap = cap_last_cap
         # the runtime's own bounding set: what it can grant
         self.bounding = bounding
@@ -109,21 +125,22 @@ class SpawnPlan:
                  "has_process", "sync_hooks", "timens_offsets", "host_mount_ns", "dev_readonly",
                  "seccomp_listener", "bind_sources")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.clone_flags = 0
         # direct: one clone makes the init (see _plan_namespaces)
         self.direct = True
         # the child joins its cgroups itself (else the parent does)
         self.self_join = False
-        self.steps = []
-        self.uid_map = None
-        self.gid_map = None
+        self.steps: list[S.Step] = []
+        self.uid_map: str | None = None
+        self.gid_map: str | None = None
         self.user_ns = False
         self.new_netns = False
-        self.joined = []
-        self.oom_score_adj = None
-        self.warnings = []
-        self.fifo_step = None
+        # the namespaces joined: [(type, path)], in JOIN_ORDER
+        self.joined: list[tuple[str, str]] = []
+        self.oom_score_adj: int | None = None
+        self.warnings: list[str] = []
+        self.fifo_step: S.WaitStart | None = None
         self.has_process = True
         self.sync_hooks = False
         # no mount namespace: the runtime binds the rootfs privately in the
@@ -131,25 +148,25 @@ class SpawnPlan:
         self.host_mount_ns = False
         # linux.seccomp when it notifies: the runtime passes the listener fd
         # the child sends up to its listenerPath
-        self.seccomp_listener = None
-        self.timens_offsets = None
+        self.seccomp_listener: dict[str, Any] | None = None
+        self.timens_offsets: str | None = None
         # a read-only tmpfs on /dev: the flags to remount it with at the end
-        self.dev_readonly = None
+        self.dev_readonly: int | None = None
         # In a user namespace, the child is a mapped root that may not reach
         # a bind source the host's root can: the runtime opens these host
         # paths for it at SYNC_SOURCES (slot i: the i-th; None: no sync).
-        self.bind_sources = None
+        self.bind_sources: list[str] | None = None
 
-    def add(self, step):
+    def add(self, step: _StepT) -> _StepT:
         self.steps.append(step)
         return step
 
 
-def parse_mount_options(options):
+def parse_mount_options(options: Iterable[str] | None) -> tuple[int, int, str]:
     """-> (flags, propagation flags, data string)"""
     flags = 0
     propagation = 0
-    data = []
+    data: list[str] = []
     for opt in options or ():
         if opt in MOUNT_FLAGS:
             set_, clear = MOUNT_FLAGS[opt]
@@ -161,12 +178,13 @@ def parse_mount_options(options):
     return flags, propagation, ",".join(data)
 
 
-def map_text(mappings):
+def map_text(mappings: Iterable[dict[str, Any]]) -> str:
     return "".join("%d %d %d\n" % (m["containerID"], m["hostID"], m["size"])
                    for m in mappings)
 
 
-def cap_mask(names, path, plan, last_cap, have=~0):
+def cap_mask(names: Iterable[str] | None, path: str, plan: SpawnPlan, last_cap: int,
+             have: int = ~0) -> int:
     """The bit mask of capability names.  A name that is no capability is an
     error (runtime-spec: a value that cannot be mapped MUST be); one this
     kernel does not have yet is ignored with a warning, as runc does (engines
@@ -188,15 +206,17 @@ def cap_mask(names, path, plan, last_cap, have=~0):
     return mask
 
 
-def shares_host_mount_ns(linux):
+def shares_host_mount_ns(linux: dict[str, Any]) -> bool:
     """No mount namespace, new or joined: the container's mounts are made
     in the host's (under a private bind of the rootfs, see hostmount)."""
     return not any(ns.get("type") == "mount" for ns in linux.get("namespaces") or ())
 
 
-def make_plan(config, bundle, rootfs, host, no_pivot=False, no_new_keyring=False,
-              preserve_fds=0, container_id="", listen_fds=0, lock_fd=-1, stdio=None,
-              fifo_fd=-1, compile_seccomp=None):
+def make_plan(config: dict[str, Any], bundle: str, rootfs: str, host: HostInfo,
+              no_pivot: bool = False, no_new_keyring: bool = False, preserve_fds: int = 0,
+              container_id: str = "", listen_fds: int = 0, lock_fd: int = -1,
+              stdio: Stdio | None = None, fifo_fd: int = -1,
+              compile_seccomp: SeccompCompiler | None = None) -> SpawnPlan:
     """Turn a checked config into a finished SpawnPlan (validate.py's rules
     hold first).  lock_fd: the state
     lock, which the child closes first; stdio: (in, out, err) fds the
@@ -212,7 +232,9 @@ def make_plan(config, bundle, rootfs, host, no_pivot=False, no_new_keyring=False
     plan.has_process = process is not None
     hooks = config.get("hooks") or {}
 
-    new_ns, joined = {}, {}
+    # type -> path: the namespaces to create (no path) and to join
+    new_ns: dict[str, str | None] = {}
+    joined: dict[str, str] = {}
     for ns in linux.get("namespaces") or ():
         (joined if ns.get("path") else new_ns)[ns["type"]] = ns.get("path")
     plan.user_ns = "user" in new_ns
@@ -254,7 +276,7 @@ def make_plan(config, bundle, rootfs, host, no_pivot=False, no_new_keyring=False
     return plan
 
 
-def _plan_first_steps(plan, lock_fd, stdio):
+def _plan_first_steps(plan: SpawnPlan, lock_fd: int, stdio: Stdio | None) -> None:
     if lock_fd >= 0:
         # a flock lives as long as any copy of its fd: the child's goes
         plan.add(S.Close("close the state lock", lock_fd))
@@ -263,12 +285,13 @@ def _plan_first_steps(plan, lock_fd, stdio):
         plan.add(S.Stdio("take the stdio given (%d %d %d)" % (a, b, c), a, b, c))
 
 
-def sysctl_path(key):
+def sysctl_path(key: str) -> str:
     """/proc/sys/... of a sysctl key (a dotted name, or the path itself)."""
     return "/proc/sys/" + (key.strip("/") if "/" in key else key.replace(".", "/"))
 
 
-def _plan_namespaces(plan, new_ns, joined, linux, host):
+def _plan_namespaces(plan: SpawnPlan, new_ns: dict[str, str | None], joined: dict[str, str],
+                     linux: dict[str, Any], host: HostInfo) -> None:
     flags = 0
     for kind in new_ns:
         flags |= NAMESPACE_FLAGS[kind]
@@ -333,7 +356,7 @@ def _plan_namespaces(plan, new_ns, joined, linux, host):
         plan.add(S.Fork("fork the container's init"))
 
 
-def _join_cgroups(plan, host, v2):
+def _join_cgroups(plan: SpawnPlan, host: HostInfo, v2: bool) -> None:
     """The child moves itself into the container's cgroups (writing 0),
     v1 hierarchies only or (v2) the cgroup2 one too."""
     for _, path, is_v2 in host.cgroup_mounts:
@@ -342,14 +365,14 @@ def _join_cgroups(plan, host, v2):
                                  path + ("/cgroup.procs" if is_v2 else "/tasks"), "0"))
 
 
-def _become_userns_root(plan):
+def _become_userns_root(plan: SpawnPlan) -> None:
     # Until it takes ids that the new maps know, the child's files would
     # be owned by nobody: mounts that create inodes (devpts) fail with
     # EOVERFLOW.
     plan.add(S.User("become root of the user namespace", 0, 0, []))
 
 
-def _new_namespaces(linux):
+def _new_namespaces(linux: dict[str, Any]) -> list[str]:
     return [ns["type"] for ns in linux.get("namespaces") or () if not ns.get("path")]
 
 
@@ -357,7 +380,8 @@ def _new_namespaces(linux):
 LABELLED_FS = frozenset(("tmpfs", "devpts", "mqueue", "shm"))
 
 
-def _plan_rootfs(plan, config, bundle, rootfs, linux, host, no_pivot):
+def _plan_rootfs(plan: SpawnPlan, config: dict[str, Any], bundle: str, rootfs: str,
+                 linux: dict[str, Any], host: HostInfo, no_pivot: bool) -> None:
     prop_name = linux.get("rootfsPropagation")
     root_prop = PROPAGATION_FLAGS[prop_name] if prop_name else 0
     # Keep the container's mounts from reaching the host.  rootfsPropagation
@@ -451,12 +475,18 @@ def _plan_rootfs(plan, config, bundle, rootfs, linux, host, no_pivot):
         plan.add(S.PropagateRoot('set propagation of "/" to %s' % prop_name, root_prop))
 
 
-def _max_passed_fds():
-    from ._shim import lib
-    return lib.PYRUNC_MAX_PASSED_FDS
+def _max_passed_fds() -> int:
+    if TYPE_CHECKING:
+        lib: Any   # (the compiled cffi shim has no stubs)
+    else:
+        from ._shim import lib
+    # (a typed name for the shim's constant: no-any-return)
+    most: int = lib.PYRUNC_MAX_PASSED_FDS
+    return most
 
 
-def _plan_mount(plan, m, where, bundle, dest, kind, flags, prop, data, host):
+def _plan_mount(plan: SpawnPlan, m: dict[str, Any], where: str, bundle: str, dest: str,
+                kind: str, flags: int, prop: int, data: str, host: HostInfo) -> None:
     source = m.get("source") or ""
     desc = "%s: mount %s on %s" % (where, _q(source or kind), _q(dest))
     # what may lie on a procfs (runc's rule, see bundle.PROC_MOUNTS_ALLOWED;
@@ -509,7 +539,8 @@ def _plan_mount(plan, m, where, bundle, dest, kind, flags, prop, data, host):
                      flags=flags & ~L.MS_REMOUNT, propagation=prop, checks=checks))
 
 
-def _plan_cgroup_mount(plan, desc, dest, flags, prop, host):
+def _plan_cgroup_mount(plan: SpawnPlan, desc: str, dest: str, flags: int, prop: int,
+                       host: HostInfo) -> None:
     v1 = [(n, p) for n, p, is_v2 in host.cgroup_mounts if not is_v2]
     v2 = [(n, p) for n, p, is_v2 in host.cgroup_mounts if is_v2]
     if not v1:
@@ -538,7 +569,8 @@ def _plan_cgroup_mount(plan, desc, dest, flags, prop, host):
                            L.MS_NOEXEC))
 
 
-def _plan_device(plan, path, mode, major, minor, uid, gid, in_userns):
+def _plan_device(plan: SpawnPlan, path: str, mode: int, major: int, minor: int, uid: int,
+                 gid: int, in_userns: bool) -> None:
     # (glibc's makedev; bundle.py keeps major and minor in the kernel's range)
     dev = (((major & 0xfffff000) << 32) | ((major & 0xfff) << 8) |
            ((minor & 0xffffff00) << 12) | (minor & 0xff))
@@ -550,7 +582,8 @@ def _plan_device(plan, path, mode, major, minor, uid, gid, in_userns):
         plan.add(S.Mknod("mknod %s" % path, path, mode, dev, uid, gid))
 
 
-def _plan_hook(plan, name, index, hook, segment, default_env=None):
+def _plan_hook(plan: SpawnPlan, name: str, index: int, hook: dict[str, Any], segment: int,
+               default_env: Sequence[str] | None = None) -> None:
     """A hook the child runs: without "env", with default_env or else the
     runtime's environment (as runc's hooks get runc's); createContainer
     hooks (segment 0) in the rootfs directory, as runc's init runs them
@@ -561,14 +594,16 @@ def _plan_hook(plan, name, index, hook, segment, default_env=None):
                     hook.get("timeout") or 0, segment, int(segment == 0)))
 
 
-def _plan_console(plan, process, console):
+def _plan_console(plan: SpawnPlan, process: dict[str, Any], console: bool) -> None:
     size = process.get("consoleSize") or {}
     plan.add(S.Console("set up the console (pty)", size.get("height", 0), size.get("width", 0),
                        int(console)))
 
 
-def make_exec_plan(config, process, host, pidfd, init_pid, preserve_fds=0, listen_fds=0,
-                   lock_fd=-1, stdio=None, compile_seccomp=None):
+def make_exec_plan(config: dict[str, Any], process: dict[str, Any], host: HostInfo, pidfd: int,
+                   init_pid: int, preserve_fds: int = 0, listen_fds: int = 0, lock_fd: int = -1,
+                   stdio: Stdio | None = None,
+                   compile_seccomp: SeccompCompiler | None = None) -> SpawnPlan:
     """The plan of `exec`: a process that enters the running container
     whose config is `config` (its init is init_pid, held by pidfd) and runs
     `process` (a checked process object).
@@ -617,8 +652,10 @@ def make_exec_plan(config, process, host, pidfd, init_pid, preserve_fds=0, liste
 LISTEN_PID_SLOT = "LISTEN_PID=" + " " * 20
 
 
-def _plan_process(plan, process, host, preserve_fds, hooks, config_linux, entering=False,
-                  listen_fds=0, fifo_fd=-1, compile_seccomp=None):
+def _plan_process(plan: SpawnPlan, process: dict[str, Any], host: HostInfo, preserve_fds: int,
+                  hooks: dict[str, Any], config_linux: dict[str, Any] | None,
+                  entering: bool = False, listen_fds: int = 0, fifo_fd: int = -1,
+                  compile_seccomp: SeccompCompiler | None = None) -> None:
     """The user process's steps.  entering: an `exec` process, which
     starts at once: no exec fifo, no startContainer hooks.  listen_fds:
     socket activation, the fds 3.. the runtime got from systemd, passed on
@@ -673,13 +710,15 @@ def _plan_process(plan, process, host, preserve_fds, hooks, config_linux, enteri
     seccomp = (config_linux or {}).get("seccomp")
     nnp = process.get("noNewPrivileges")
     notify = seccomp is not None and seccomp_notifies(seccomp)
-    bpf = None
+    bpf: tuple[bytes, int, int] | None = None
     if seccomp is not None:
         if compile_seccomp is None:
             from .seccomp import compile_filter
 
-            def compile_seccomp(section):
-                return compile_filter(section, plan.warnings.append)
+            def compile_seccomp(section: dict[str, Any]) -> tuple[bytes, int, int]:
+                # (a typed name for the untyped compile_filter(): no-any-return)
+                compiled: tuple[bytes, int, int] = compile_filter(section, plan.warnings.append)
+                return compiled
         bpf = compile_seccomp(seccomp)
     if notify:
         plan.seccomp_listener = seccomp
@@ -693,6 +732,7 @@ def _plan_process(plan, process, host, preserve_fds, hooks, config_linux, enteri
         if notify:
             # The listener fd goes to listenerPath during create, while the
             # runtime that made the container still runs (as runc does).
+            assert bpf is not None   # (notify: there is a linux.seccomp, compiled above)
             plan.add(S.Seccomp("load seccomp filter", *bpf, notifies=1))
     plan.add(S.CloseFds("close inherited file descriptors", 3 + listen_fds + preserve_fds))
     env = process.get("env") or []
@@ -725,7 +765,7 @@ def _plan_process(plan, process, host, preserve_fds, hooks, config_linux, enteri
     _words_after_start(plan)
 
 
-def _words_after_start(plan):
+def _words_after_start(plan: SpawnPlan) -> None:
     """Steps after the exec fifo may fail when the runtime that created
     the container has exited: the child then writes the error to the
     container's stderr, as runc's init does: they get the step's words."""
@@ -735,13 +775,13 @@ def _words_after_start(plan):
         step.words_to_child = True
 
 
-def seccomp_notifies(section):
+def seccomp_notifies(section: dict[str, Any]) -> bool:
     """Does any action of linux.seccomp hand syscalls to a listener?"""
     return section.get("defaultAction") == "SCMP_ACT_NOTIFY" or any(
         r.get("action") == "SCMP_ACT_NOTIFY" for r in section.get("syscalls") or ())
 
 
-def _plan_lsm_labels(plan, process, host):
+def _plan_lsm_labels(plan: SpawnPlan, process: dict[str, Any], host: HostInfo) -> None:
     """The process's AppArmor profile and SELinux label take effect at
     execve: written to /proc/self/attr (a verified procfs) before it."""
     profile = process.get("apparmorProfile")
@@ -762,5 +802,5 @@ def _plan_lsm_labels(plan, process, host):
                                  "the label is not applied")
 
 
-def _q(text):
+def _q(text: str) -> str:
     return '"%s"' % text

@@ -14,6 +14,8 @@ checks the config, plan turns it into steps, spawn runs them in the child,
 state keeps <root>/<id>, cgroups and hooks do their part.  It never
 prints: errors are PyruncError, warnings go to on_warning (or a Logger).
 """
+from __future__ import annotations
+
 import os
 
 from . import state as st
@@ -22,6 +24,32 @@ from .container import Container, State, stdio_fds, undo, write_pid_file
 from .errors import PyruncError, SpawnError, strerror
 from .files import write_once
 from .hooks import run_hooks
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import builtins
+    from typing import Any, Callable, Protocol, Sequence
+
+    from _typeshed import HasFileno
+
+    from .plan import SeccompCompiler, SpawnPlan, Stdio
+    from .spawn import Child
+
+    class Log(Protocol):
+        """What a Runtime logs to: log.Logger (the CLI's) or _CallbackLog."""
+
+        @property
+        def debug_enabled(self) -> bool: ...
+
+        def warn(self, msg: str) -> None: ...
+
+        def error(self, msg: str, echo: bool = False) -> None: ...
+
+        def debug(self, msg: str) -> None: ...
+
+    # a stdio argument: an fd, an object with fileno() or None (this
+    # process's own)
+    StdioArg = int | HasFileno | None
 
 DEFAULT_ROOT = st.DEFAULT_ROOT
 
@@ -39,35 +67,38 @@ class Runtime:
     disturb, as the CLI's).  listen_fds: socket activation, fds 3.. passed
     on to the container (LISTEN_FDS)."""
 
-    def __init__(self, root=DEFAULT_ROOT, on_warning=None, logger=None, systemd_cgroup=False,
-                 subreaper=False, listen_fds=0):
+    def __init__(self, root: str = DEFAULT_ROOT, on_warning: Callable[[str], None] | None = None,
+                 logger: Log | None = None, systemd_cgroup: bool = False,
+                 subreaper: bool = False, listen_fds: int = 0) -> None:
         self.root = root
-        self.log = logger if logger is not None else _CallbackLog(on_warning or _python_warning)
+        self.log: Log = logger if logger is not None else \
+            _CallbackLog(on_warning or _python_warning)
         self.systemd = systemd_cgroup
         self.subreaper = subreaper
         self.listen_fds = listen_fds
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Runtime(%r)" % self.root
 
     # -- containers ----------------------------------------------------------
-    def container(self, cid):
+    def container(self, cid: str) -> Container:
         """A handle on container cid (checked when it is used)."""
         return Container(self, cid)
 
-    def load(self, cid):
+    def load(self, cid: str) -> Container:
         """Container cid, which must exist (else ContainerNotFound)."""
         c = Container(self, cid)
         c.state()
         return c
 
-    def list(self):
+    # (builtins.list in the annotations of the class: there `list` is this method)
+    def list(self) -> builtins.list[Container]:
         """Every container of the root, by id."""
         return [Container(self, s.id) for s in self.states()]
 
-    def states(self):
+    def states(self) -> builtins.list[State]:
         """The State of every container of the root, by id."""
-        out = []
+        out: list[State] = []
         for cid in st.list_ids(self.root):
             try:
                 sd = st.StateDir(self.root, cid)
@@ -80,9 +111,11 @@ class Runtime:
         return out
 
     # -- create ------------------------------------------------------------
-    def create(self, cid, bundle, pid_file=None, no_pivot=False, no_new_keyring=False,
-               preserve_fds=0, console_socket=None, on_console=None, stdin=None,
-               stdout=None, stderr=None):
+    def create(self, cid: str, bundle: str, pid_file: str | None = None, no_pivot: bool = False,
+               no_new_keyring: bool = False, preserve_fds: int = 0,
+               console_socket: str | None = None, on_console: Callable[[int], object] | None = None,
+               stdin: StdioArg = None, stdout: StdioArg = None,
+               stderr: StdioArg = None) -> Container:
         """Create container cid from the bundle directory: its init waits
         for start.  With process.terminal, the pty master goes to
         console_socket (a unix socket's path), or to on_console(fd) (a
@@ -93,9 +126,12 @@ class Runtime:
                           console_socket, on_console, (stdin, stdout, stderr))
         return Container(self, cid)
 
-    def _create_init(self, cid, bundle, pid_file=None, no_pivot=False, no_new_keyring=False,
-                     preserve_fds=0, console_socket=None, _on_console=None, stdio=(),
-                     _keep=None):
+    def _create_init(self, cid: str, bundle: str, pid_file: str | None = None,
+                     no_pivot: bool = False, no_new_keyring: bool = False, preserve_fds: int = 0,
+                     console_socket: str | None = None,
+                     _on_console: Callable[[int], object] | None = None,
+                     stdio: Sequence[StdioArg] = (),
+                     _keep: builtins.list[Child] | None = None) -> int:
         """create; returns the init's pid.  _keep: a list that gets the
         init's Child (run: its errors after start)."""
         from .bundle import load  # create's own modules: not for start,
@@ -120,8 +156,10 @@ class Runtime:
             if sock is not None:
                 sock.close()
 
-    def _create(self, sd, config, data, bundle, rootfs, pid_file, no_pivot, no_new_keyring,
-                preserve_fds, on_console, keep, stdio):
+    def _create(self, sd: st.StateDir, config: dict[str, Any], data: bytes, bundle: str,
+                rootfs: str, pid_file: str | None, no_pivot: bool, no_new_keyring: bool,
+                preserve_fds: int, on_console: Callable[[int], object] | None,
+                keep: builtins.list[Child] | None, stdio: Stdio | None) -> int:
         from . import host
         from .notify import send_to_seccomp_listener
         from .plan import SYNC_HOOKS, SYNC_SETUP, SYNC_SOURCES, SYNC_TIMENS, make_plan, \
@@ -139,9 +177,10 @@ class Runtime:
             # If this process is killed from here on, `delete --force` finds
             # what to remove (the child dies with us: PR_SET_PDEATHSIG): all
             # the host-side resources are recorded before they are made.
-            state = {"id": sd.id, "pid": 0, "start_time": None, "bundle": bundle,
-                     "rootfs": rootfs, "created": st.now_rfc3339(), "owner": "",
-                     "annotations": annotations, "cgroups": cgroups.to_state()}
+            state: dict[str, Any] = {"id": sd.id, "pid": 0, "start_time": None, "bundle": bundle,
+                                     "rootfs": rootfs, "created": st.now_rfc3339(), "owner": "",
+                                     "annotations": annotations,
+                                     "cgroups": cgroups.to_state()}
             if shares_host_mount_ns(linux):
                 from . import hostmount
                 host_mount = state["host_mount"] = hostmount.intent(rootfs)
@@ -172,17 +211,22 @@ class Runtime:
                 os.close(fifo_fd)
                 fifo_fd = -1
 
-            def join():
+            def join() -> None:
                 cgroups.join(child.first_pid)
                 if plan.oom_score_adj is not None:
                     _write_proc(child.first_pid, "oom_score_adj", str(plan.oom_score_adj))
 
-            def on_sync(sync_id, first_pid):
+            def on_sync(sync_id: int, first_pid: int
+                        ) -> tuple[bytes | None, Callable[[], None] | None, list[int]]:
+                reply: bytes | None
+                after: Callable[[], None] | None
+                fds: list[int]
                 reply, after, fds = None, None, []
                 if sync_id & SYNC_SETUP:
                     if plan.user_ns:
                         for name, text in (("uid_map", plan.uid_map),
                                            ("gid_map", plan.gid_map)):
+                            assert text is not None   # (a new user namespace's maps)
                             _write_proc(first_pid, name, text)
                     if plan.direct and not cgroups.joined_by_parent:
                         after = join   # while the child mounts
@@ -191,8 +235,10 @@ class Runtime:
                         # mounts the scope's directory that only now exists
                         join()
                 if sync_id & SYNC_TIMENS:
+                    assert plan.timens_offsets is not None   # (SYNC_TIMENS: there are some)
                     _write_proc(first_pid, "timens_offsets", plan.timens_offsets)
                 if sync_id & SYNC_SOURCES:
+                    assert plan.bind_sources is not None   # (SYNC_SOURCES: there is a list)
                     reply, fds = _open_bind_sources(first_pid, plan.bind_sources)
                 if sync_id & SYNC_HOOKS:
                     # runc gives the hooks of create the status "created"
@@ -206,9 +252,10 @@ class Runtime:
 
             if plan.self_join and plan.oom_score_adj is not None:
                 _write_proc(child.first_pid, "oom_score_adj", str(plan.oom_score_adj))
-            on_seccomp_fd = None
+            on_seccomp_fd: Callable[[int, int], None] | None = None
             if plan.seccomp_listener is not None:
-                def on_seccomp_fd(fd, _pid):
+                def on_seccomp_fd(fd: int, _pid: int) -> None:
+                    assert plan.seccomp_listener is not None   # (checked above)
                     send_to_seccomp_listener(plan.seccomp_listener, fd, child.pid, sd.id,
                                               bundle, annotations)
             child.run(on_sync, on_seccomp_fd, on_console)
@@ -243,16 +290,18 @@ class Runtime:
                 sd.remove()
             raise
 
-    def _seccomp_compiler(self):
+    def _seccomp_compiler(self) -> SeccompCompiler:
         """What compiles linux.seccomp for the planner: libseccomp, with the
         compiled programs cached under the root, warnings to our log."""
-        def compile_seccomp(section):
+        def compile_seccomp(section: dict[str, Any]) -> tuple[bytes, int, int]:
             from .seccomp import compile_filter
-            return compile_filter(section, self.log.warn,
-                                  os.path.join(self.root, ".seccomp-cache"))
+            # (a typed name for the untyped compile_filter(): no-any-return)
+            compiled: tuple[bytes, int, int] = compile_filter(
+                section, self.log.warn, os.path.join(self.root, ".seccomp-cache"))
+            return compiled
         return compile_seccomp
 
-    def _announce(self, plan):
+    def _announce(self, plan: SpawnPlan) -> None:
         """Say the plan's warnings, and with --debug its steps."""
         for w in plan.warnings:
             self.log.warn(w)
@@ -261,9 +310,11 @@ class Runtime:
                 self.log.debug("step %d: %s" % (i, step.desc))
 
     # -- run ---------------------------------------------------------------
-    def run(self, cid, bundle, pid_file=None, no_pivot=False, no_new_keyring=False,
-            preserve_fds=0, detach=False, console_socket=None, keep=False, stdin=None,
-            stdout=None, stderr=None, forward_signals=False):
+    def run(self, cid: str, bundle: str, pid_file: str | None = None, no_pivot: bool = False,
+            no_new_keyring: bool = False, preserve_fds: int = 0, detach: bool = False,
+            console_socket: str | None = None, keep: bool = False, stdin: StdioArg = None,
+            stdout: StdioArg = None, stderr: StdioArg = None,
+            forward_signals: bool = False) -> int:
         """create + start.  In the foreground, wait for the init, delete the
         container (unless keep) and return its exit status (128+N for
         signal N); a terminal without console_socket is relayed to this
@@ -271,8 +322,8 @@ class Runtime:
         gets are passed on (handlers are installed: the CLI's choice).
         detach: return 0 once it runs."""
         from .foreground import Forwarder, become_subreaper, keep_master, supervise
-        masters = []
-        kept = []
+        masters: list[int] = []
+        kept: list[Child] = []
         relay_to = None if detach else (lambda fd: masters.append(keep_master(fd)))
         if not detach and self.subreaper:
             become_subreaper()
@@ -285,8 +336,12 @@ class Runtime:
                 c.start()
                 return 0
             try:
-                status = supervise(pid, self.log, self.subreaper, masters[0] if masters else None,
-                                   c.start, Forwarder() if forward_signals else None,
+                # (the ignore: foreground.supervise() is annotated to take a
+                # log.Logger, and gets this Runtime's Log, a _CallbackLog for a
+                # library Runtime; it calls only log.error(), which both have)
+                status = supervise(pid, self.log,  # type: ignore[arg-type]
+                                   self.subreaper, masters[0] if masters else None, c.start,
+                                   Forwarder() if forward_signals else None,
                                    late=kept[0])
             except BaseException:
                 c.delete(force=True)
@@ -301,18 +356,22 @@ class Runtime:
                 child.close()
 
 
-def _open_bind_sources(pid, sources):
+def _open_bind_sources(pid: int, sources: Sequence[str]) -> tuple[bytes, list[int]]:
     """Open each bind source (O_PATH) as the host's root, in the mount
     namespace of the child pid, resolved in its root as the child would:
     the child's mount takes the fd where its own lookup is denied (runc
     opens them the same way).  -> (a byte per source, 1 where an fd
     follows; the fds).  A source that does not open is left to the child."""
-    from ._shim import lib
+    if TYPE_CHECKING:
+        lib: Any   # (the compiled cffi shim has no stubs)
+    else:
+        from ._shim import lib
     try:
         root = os.open("/proc/%d/root" % pid, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as e:
         raise SpawnError("open the container's mount namespace: %s" % strerror(e.errno)) \
             from None
+    fds: list[int]
     given, fds = bytearray(len(sources)), []
     try:
         for i, path in enumerate(sources):
@@ -329,7 +388,7 @@ def _open_bind_sources(pid, sources):
     return bytes(given), fds
 
 
-def _write_proc(pid, name, text):
+def _write_proc(pid: int, name: str, text: str) -> None:
     path = "/proc/%d/%s" % (pid, name)
     try:
         write_once(path, text)
@@ -343,17 +402,17 @@ class _CallbackLog:
 
     debug_enabled = False
 
-    def __init__(self, on_warning):
+    def __init__(self, on_warning: Callable[[str], None]) -> None:
         self.warn = on_warning
 
-    def debug(self, msg):
+    def debug(self, msg: str) -> None:
         pass
 
-    def error(self, msg, echo=False):
+    def error(self, msg: str, echo: bool = False) -> None:
         self.warn(msg)
 
 
-def _python_warning(text):
+def _python_warning(text: str) -> None:
     import warnings
     from .errors import PyruncWarning
     warnings.warn(text, PyruncWarning, stacklevel=3)

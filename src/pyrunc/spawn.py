@@ -4,13 +4,32 @@ child, and answer it at its sync points over a SOCK_SEQPACKET socketpair.
 The parent side of each sync point is a callback, so that this module knows
 the protocol and nothing of cgroups or hooks.
 """
+from __future__ import annotations
+
 import os
 import struct
 import sys
 
-from ._shim import ffi, lib
 from .errors import SpawnError, strerror
 from .hooks import wait_status_text
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import _socket
+    from typing import Any, Callable, Mapping, Sequence
+
+    from .plan import SpawnPlan
+
+    # the compiled cffi shim has no stubs
+    ffi: Any
+    lib: Any
+
+    # on_sync(sync_id, pid) -> (the reply's bytes or None, what to do once
+    # the child has them or None, the fds to pass with them)
+    OnSync = Callable[[int, int], tuple[bytes | None, Callable[[], object] | None,
+                                        Sequence[int]]]
+else:
+    from ._shim import ffi, lib
 
 MSG = struct.Struct("iiiiq")  # struct pyrunc_msg
 
@@ -41,22 +60,25 @@ class Child:
     """A container child being set up.  `pids` are the processes of ours
     that exist (the first child, and the init if it was forked)."""
 
-    def __init__(self, plan):
+    def __init__(self, plan: SpawnPlan) -> None:
         self.plan = plan
-        self.keep = []   # cffi objects the C side points into
+        self.keep: list[Any] = []   # cffi objects the C side points into
         self.pid = 0          # the init
         self.first_pid = 0    # the process clone() made
         self.pidfd = -1
         self.sock = -1
         self.cgroup_fd = -1   # a cgroup2 directory to clone into
-        self.reaped = set()
-        self._sock_obj = None  # a _socket.socket over self.sock, if any
+        self.reaped: set[int] = set()
+        # a _socket.socket over self.sock, if any
+        self._sock_obj: _socket.socket | None = None
         steps = plan.steps
         ops = ffi.new("struct pyrunc_op[]", len(steps))
         for i, step in enumerate(steps):
             op = ops[i]
             op.kind = getattr(lib, "PYRUNC_OP_" + step.kind)
-            slots = step.slots
+            # (the values of each kind of slot are its kind's: ints,
+            # strings or bytes, string vectors; cffi takes them)
+            slots: Mapping[str, Any] = step.slots
             for name in _SLOTS_INT:
                 v = slots.get(name)
                 if v:
@@ -80,19 +102,19 @@ class Child:
         self.cplan.payload = self.payload
         self.cplan.payload_size = self.payload_size
 
-    def _cstr(self, s):
+    def _cstr(self, s: str | bytes) -> Any:   # a cffi char[]
         b = ffi.new("char[]", s.encode() if isinstance(s, str) else s)
         self.keep.append(b)
         return b
 
-    def _cvec(self, items):
+    def _cvec(self, items: Sequence[str | bytes]) -> Any:   # a cffi char *[]
         arr = ffi.new("char *[]", len(items) + 1)
         for i, s in enumerate(items):
             arr[i] = self._cstr(s)
         self.keep.append(arr)
         return arr
 
-    def spawn(self):
+    def spawn(self) -> None:
         fds = ffi.new("int[2]")
         r = lib.pyrunc_socketpair(fds)
         if r < 0:
@@ -116,7 +138,9 @@ class Child:
         self.first_pid = self.pid = pid
         self.pidfd = pidfd[0]
 
-    def run(self, on_sync, on_seccomp_fd=None, on_console_fd=None, until_exec=False):
+    def run(self, on_sync: OnSync, on_seccomp_fd: Callable[[int, int], object] | None = None,
+            on_console_fd: Callable[[int], object] | None = None,
+            until_exec: bool = False) -> None:
         """Serve the child until it reports created (or, until_exec: until
         it has exec'd, which closes its end of the socket).  on_sync(sync_id,
         pid) returns the bytes to answer with, what to do once the child
@@ -168,12 +192,12 @@ class Child:
             elif mtype == lib.PYRUNC_MSG_READY:
                 return
 
-    def _send_fds(self, reply, fds):
+    def _send_fds(self, reply: bytes, fds: Sequence[int]) -> None:
         r = lib.pyrunc_send_fds(self.sock, reply, len(reply), fds, len(fds))
         if r < 0:
             raise SpawnError("send to the child: %s" % os.strerror(-r))
 
-    def _receiver(self, with_fds):
+    def _receiver(self, with_fds: bool) -> Callable[[], tuple[bytes, int]]:
         """A function returning (message, received fd or -1).  Only a
         container whose seccomp filter notifies sends an fd; the socket
         module is for that case alone (_socket: no enum import)."""
@@ -184,7 +208,7 @@ class Child:
         s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET, 0, self.sock)
         space = _socket.CMSG_SPACE(4)
 
-        def recv():
+        def recv() -> tuple[bytes, int]:
             data, ancdata, _, _ = s.recvmsg(256, space)
             fd = -1
             for level, kind, payload in ancdata:
@@ -194,7 +218,7 @@ class Child:
         self._sock_obj = s   # keeps the fd's owner alive; detached in close
         return recv
 
-    def error_after_start(self):
+    def error_after_start(self) -> str | None:
         """Once the container is started: the words of the error of a step
         up to execve, or None when it exec'd (execve closes the child's
         end of the socket) or died without one."""
@@ -209,19 +233,22 @@ class Child:
             return None
         return self.describe_error(op, err, arg, pid)
 
-    def describe_error(self, index, err, detail, status):
+    def describe_error(self, index: int, err: int, detail: int, status: int) -> str:
         steps = self.plan.steps
         desc = steps[index].desc if index < len(steps) else "exec"
         if detail == lib.PYRUNC_DETAIL_SYMLINK_TARGET and index < len(steps):
-            # (runc's words, which callers match on)
+            # (runc's words, which callers match on; s3: a mount's fstype,
+            # printed as it is)
+            fstype: object = steps[index].slots.get("s3")
             return '%s: filesystem "%s" must be mounted on ordinary directory (%s)' % (
-                desc, steps[index].slots.get("s3"), DETAILS[detail])
+                desc, fstype, DETAILS[detail])
         if detail in DETAILS:
             return "%s: %s" % (desc, DETAILS[detail])
         if detail == lib.PYRUNC_DETAIL_HOOK_STATUS:
             return "%s: %s" % (desc, wait_status_text(status))
         if index < len(steps) and steps[index].kind == "LOOKUP":
             name = steps[index].slots["s1"]
+            assert isinstance(name, str)   # (s1 of a LOOKUP step: its name, a str)
             if err == 2 and "/" not in name:
                 return '%s: executable file not found in $PATH' % desc
             if err == 2:
@@ -229,13 +256,13 @@ class Child:
             return "%s: %s" % (desc, strerror(err))   # runc's words
         return "%s: %s" % (desc, strerror(err))
 
-    def _died_text(self):
+    def _died_text(self) -> str:
         status = self._reap(self.pid)
         if status is None:
             return "container init exited before it was set up"
         return "container init exited before it was set up: %s" % wait_status_text(status)
 
-    def _reap(self, pid):
+    def _reap(self, pid: int) -> int | None:
         if pid in self.reaped or pid <= 0:
             return None
         try:
@@ -245,7 +272,7 @@ class Child:
         self.reaped.add(pid)
         return status
 
-    def close(self):
+    def close(self) -> None:
         if self._sock_obj is not None:
             self._sock_obj.detach()
             self._sock_obj = None
@@ -256,7 +283,7 @@ class Child:
             os.close(self.pidfd)
             self.pidfd = -1
 
-    def kill(self):
+    def kill(self) -> None:
         """Kill and reap whatever of the child exists (a failed create)."""
         for pid in {self.first_pid, self.pid}:
             if pid > 0 and pid not in self.reaped:

@@ -4,14 +4,21 @@ its mounts need.  bundle.py checks each field (types, ranges, strings);
 make_plan runs this before it plans, so that the planner meets only
 configs that make sense.  Every error is a ConfigError naming the JSON path.
 """
+from __future__ import annotations
+
 from .bundle import is_bind
 from .errors import ConfigError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
-def check_semantics(config):
+
+def check_semantics(config: dict[str, Any]) -> None:
     """Raise ConfigError for the first rule config breaks."""
     linux = config.get("linux") or {}
-    new_ns, joined = set(), set()
+    new_ns: set[str] = set()
+    joined: set[str] = set()
     for ns in linux.get("namespaces") or ():
         (joined if ns.get("path") else new_ns).add(ns["type"])
     if "user" in new_ns and "mount" not in new_ns and "mount" not in joined:
@@ -41,9 +48,9 @@ IPC_SYSCTLS = frozenset(("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "ker
                          "kernel.shm_rmid_forced"))
 
 
-def _check_sysctl(linux, new_ns, joined):
+def _check_sysctl(linux: dict[str, Any], new_ns: set[str], joined: set[str]) -> None:
     """Only a key a namespace of the container owns (runc's list)."""
-    def has(kind):
+    def has(kind: str) -> bool:
         return kind in new_ns or kind in joined
 
     for key in sorted(linux.get("sysctl") or ()):
@@ -70,7 +77,7 @@ def _check_sysctl(linux, new_ns, joined):
                               "change the host's" % (key, kind))
 
 
-def sysctl_name(key):
+def sysctl_name(key: str) -> str:
     """The dotted name of a sysctl key, which may also be written with
     slashes (net/ipv4/ip_forward), as runc takes it."""
     return key.replace("/", ".") if "/" in key else key
