@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from typing import Any, Callable, Iterable, Mapping, NoReturn
 
     from .container import Container
+    from .events import Event
     from .log import Logger
     from .runtime import Runtime
 
@@ -270,7 +271,7 @@ def cmd_events(g: Args, o: Args, a: list[str]) -> int:
     from .jsonio import dumps
     interval = parse_duration(o.interval)
 
-    def emit(event: dict[str, Any]) -> None:
+    def emit(event: Event) -> None:
         sys.stdout.write(dumps(event) + "\n")
         sys.stdout.flush()
     c = _container(g, a[0])

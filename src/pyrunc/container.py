@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     import signal as _signal
     from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
-    from .events import Event, Stats
+    from .cgroups.stats import Stats
+    from .events import Event
     from .runtime import Runtime
     from .state import ContainerState, OciState, StateDir
 
@@ -468,16 +469,17 @@ def undo(state: ContainerState, warn: Callable[[str], None]) -> bool:
             kill_all_and_wait(state)
     except (PyruncError, OSError) as e:
         warn("kill the container's processes: %s" % e)
-    if state.get("host_mount"):
+    bind = state.get("host_mount")
+    if bind:
         # before the cgroups: a mount under the rootfs bind may sit on a
         # cgroup directory (maskedPaths in /sys/fs/cgroup), which is then
         # busy
         from . import hostmount
         try:
-            hostmount.unbind(state["host_mount"])
+            hostmount.unbind(bind)
         except (PyruncError, OSError) as e:
             warn(str(e))
-        done = not hostmount.is_bound(state["host_mount"])
+        done = not hostmount.is_bound(bind)
     try:
         for left in (cg or Cgroups.from_state(state.get("cgroups"))).destroy():
             warn("remove cgroup %s" % left)

@@ -99,9 +99,10 @@ def quote(text: str) -> str:
     return '"%s"' % text
 
 
-def strerror(err: int) -> str:
-    """`operation not permitted`: errno text in runc's lower-case style."""
-    msg = os.strerror(err)
+def strerror(err: int | None) -> str:
+    """`operation not permitted`: errno text in runc's lower-case style
+    (an OSError without errno: "unknown error")."""
+    msg = os.strerror(err) if err is not None else "unknown error"
     return msg[:1].lower() + msg[1:]
 
 

@@ -101,9 +101,10 @@ def _spawn(container: Container, process: dict[str, Any], detach: bool, pid_file
             child.spawn()
             sd.unlock()
             on_seccomp_fd: Callable[[int, int], None] | None = None
-            if plan.seccomp_listener is not None:
+            listener = plan.seccomp_listener
+            if listener is not None:
                 def on_seccomp_fd(fd: int, _pid: int) -> None:
-                    send_to_seccomp_listener(plan.seccomp_listener, fd, child.pid, sd.id,
+                    send_to_seccomp_listener(listener, fd, child.pid, sd.id,
                                              state["bundle"], state.get("annotations"), status)
             on_console = sock.send if sock is not None else (
                 lambda fd: masters.append(keep_master(fd)))

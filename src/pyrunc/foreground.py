@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from types import FrameType
     from typing import Any, Callable, Optional, Union
 
-    from .log import Logger
+    from .log import Log
     from .spawn import Child
 
     # what _signal.signal() takes and returns
@@ -93,7 +93,7 @@ def reap_orphans() -> None:
             return
 
 
-def supervise(pid: int, log: Logger, subreaper: bool, master: int | None = None,
+def supervise(pid: int, log: Log, subreaper: bool, master: int | None = None,
               first: Callable[[], object] | None = None, forwarder: Forwarder | None = None,
               late: Child | None = None) -> int:
     """Forward every catchable signal to pid (with forwarder, a Forwarder

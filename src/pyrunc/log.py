@@ -9,6 +9,23 @@ import time
 
 from .errors import one_line
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class Log(Protocol):
+        """What the library logs to: a Logger (the CLI's --log, --debug) or
+        runtime._CallbackLog (a library caller's on_warning)."""
+
+        @property
+        def debug_enabled(self) -> bool: ...
+
+        def warn(self, msg: str) -> None: ...
+
+        def error(self, msg: str, echo: bool = False) -> None: ...
+
+        def debug(self, msg: str) -> None: ...
+
 
 class Logger:
     def __init__(self, path: str | None = None, fmt: str = "text", debug: bool = False) -> None:

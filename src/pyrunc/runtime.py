@@ -32,20 +32,10 @@ if TYPE_CHECKING:
 
     from _typeshed import HasFileno
 
+    from .log import Log
+    from .state import ContainerState
     from .plan import SeccompCompiler, SpawnPlan, Stdio
     from .spawn import Child
-
-    class Log(Protocol):
-        """What a Runtime logs to: log.Logger (the CLI's) or _CallbackLog."""
-
-        @property
-        def debug_enabled(self) -> bool: ...
-
-        def warn(self, msg: str) -> None: ...
-
-        def error(self, msg: str, echo: bool = False) -> None: ...
-
-        def debug(self, msg: str) -> None: ...
 
     # a stdio argument: an fd, an object with fileno() or None (this
     # process's own)
@@ -177,7 +167,7 @@ class Runtime:
             # If this process is killed from here on, `delete --force` finds
             # what to remove (the child dies with us: PR_SET_PDEATHSIG): all
             # the host-side resources are recorded before they are made.
-            state: dict[str, Any] = {"id": sd.id, "pid": 0, "start_time": None, "bundle": bundle,
+            state: ContainerState = {"id": sd.id, "pid": 0, "start_time": None, "bundle": bundle,
                                      "rootfs": rootfs, "created": st.now_rfc3339(), "owner": "",
                                      "annotations": annotations,
                                      "cgroups": cgroups.to_state()}
@@ -262,9 +252,10 @@ class Runtime:
             pid = child.pid
             # what `exec` enters the container with
             sd.save_config(data)
-            state.update(pid=pid, start_time=st.process_start_time(pid),
-                         has_process=plan.has_process,
-                         hooks={k: hooks[k] for k in ("poststart", "poststop") if hooks.get(k)})
+            state["pid"] = pid
+            state["start_time"] = st.process_start_time(pid)
+            state["has_process"] = plan.has_process
+            state["hooks"] = {k: hooks[k] for k in ("poststart", "poststop") if hooks.get(k)}
             sd.save(state)
             if plan.has_process and not state["hooks"] and state["start_time"] is not None \
                     and host_mount is None and cgroups.dirs_only:
@@ -336,11 +327,7 @@ class Runtime:
                 c.start()
                 return 0
             try:
-                # (the ignore: foreground.supervise() is annotated to take a
-                # log.Logger, and gets this Runtime's Log, a _CallbackLog for a
-                # library Runtime; it calls only log.error(), which both have)
-                status = supervise(pid, self.log,  # type: ignore[arg-type]
-                                   self.subreaper, masters[0] if masters else None, c.start,
+                status = supervise(pid, self.log, self.subreaper, masters[0] if masters else None, c.start,
                                    Forwarder() if forward_signals else None,
                                    late=kept[0])
             except BaseException:

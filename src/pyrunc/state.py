@@ -29,9 +29,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Iterable, TypedDict
 
-    # hostmount's record of the rootfs bind: {"path", "below"} (pyrunc
-    # 0.1's: [path, mount id])
-    HostMount = dict[str, Any] | list[Any]
+    from .cgroups.fs import CgroupsState
+    from .hostmount import AnyRecord as HostMount   # the rootfs bind's record
 
     class ContainerState(TypedDict, total=False):
         """state.json's content.  Any key may be missing: a state file of an
@@ -45,7 +44,7 @@ if TYPE_CHECKING:
         created: str                 # RFC 3339
         owner: str
         annotations: dict[str, str]
-        cgroups: dict[str, Any] | None   # Cgroups.to_state()
+        cgroups: CgroupsState | None   # Cgroups.to_state()
         host_mount: HostMount | None
         has_process: bool
         hooks: dict[str, list[dict[str, Any]]]   # poststart, poststop

@@ -13,7 +13,7 @@ from ..files import write_once
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Iterable, Literal, Sequence, TypedDict
+    from typing import Any, Callable, Iterable, Literal, Mapping, Sequence, TypedDict
 
     from .resources import Write
     from .stats import OomWatch, Stats
@@ -92,7 +92,7 @@ class Cgroups:
                 "unit": None}
 
     @classmethod
-    def from_state(cls, data: dict[str, Any] | None) -> Cgroups:
+    def from_state(cls, data: Mapping[str, Any] | None) -> Cgroups:
         """The driver and cgroups of to_state()'s record."""
         if not data:
             return cls([])

@@ -23,7 +23,7 @@ from .layout import hierarchies
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Iterable, Sequence
+    from typing import Any, Callable, Iterable, Mapping, Sequence
 
     from .fs import CgroupDir, CgroupsState
     from .layout import Hierarchy
@@ -391,7 +391,7 @@ class SystemdCgroups(Cgroups):
         return cls(dirs, unit, slice_, (), controllers, mountpoints)
 
     @classmethod
-    def from_record(cls, data: dict[str, Any]) -> SystemdCgroups:
+    def from_record(cls, data: Mapping[str, Any]) -> SystemdCgroups:
         unit, slice_ = data["unit"]
         return cls([tuple(d) for d in data["dirs"]], unit, slice_, data.get("created", ()),
                    data.get("controllers"), data.get("mountpoints"))
