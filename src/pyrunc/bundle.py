@@ -14,6 +14,7 @@ from . import jsonio
 
 from .errors import ConfigError, strerror
 from .linux import RLIMITS
+from .tables import DEVICE_TYPES, HOOK_KINDS, NAMESPACE_TYPES, PROPAGATIONS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -22,12 +23,6 @@ if TYPE_CHECKING:
     # a check of one kind of value: (checker, value, JSON path)
     Check = Callable[["_Checker", Any, str], None]
 
-NAMESPACE_TYPES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time")
-PROPAGATIONS = ("private", "rprivate", "shared", "rshared", "slave", "rslave",
-                "unbindable", "runbindable")
-HOOK_NAMES = ("prestart", "createRuntime", "createContainer", "startContainer",
-              "poststart", "poststop")
-DEVICE_TYPES = ("c", "b", "u", "p")
 
 
 # A config bigger than this is refused before it is parsed (Docker's
@@ -363,7 +358,7 @@ def check(config: Any, data: bytes | None = None) -> None:
         ck.field(m, "options", path, "strings")
         _check_mount(ck, m, path)
     hooks = ck.field(config, "hooks", "", "object") or {}
-    for name in HOOK_NAMES:
+    for name in HOOK_KINDS:
         for i, h in enumerate(ck.field(hooks, name, "hooks", "array") or ()):
             path = "hooks.%s[%d]" % (name, i)
             ck.obj(h, path)

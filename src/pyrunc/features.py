@@ -5,16 +5,14 @@ from __future__ import annotations
 import os
 
 from . import linux as L
-from .plan import MOUNT_FLAGS, NAMESPACE_FLAGS, PROPAGATION_FLAGS
 from .seccomp import ACTIONS, FLAGS, OPERATORS, libseccomp_version
 from .state import OCI_VERSION
+from .tables import HOOK_KINDS, MOUNT_FLAGS, NAMESPACE_FLAGS, PROPAGATION_FLAGS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-HOOKS = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart",
-         "poststop"]
 SECCOMP_ARCHES = ["SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_ARM",
                   "SCMP_ARCH_AARCH64", "SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64",
                   "SCMP_ARCH_MIPS64N32", "SCMP_ARCH_MIPSEL", "SCMP_ARCH_MIPSEL64",
@@ -44,7 +42,7 @@ def document(version: str) -> dict[str, Any]:
     return {
         "ociVersionMin": "1.0.0",
         "ociVersionMax": OCI_VERSION,
-        "hooks": HOOKS,
+        "hooks": list(HOOK_KINDS),
         "mountOptions": sorted(set(MOUNT_FLAGS) | set(PROPAGATION_FLAGS)),
         "linux": {
             "namespaces": sorted(NAMESPACE_FLAGS),

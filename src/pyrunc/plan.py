@@ -11,6 +11,8 @@ import posixpath
 
 from . import linux as L
 from . import steps as S
+from .tables import (DEFAULT_DEVICES, DEV_SYMLINKS, DEVICE_TYPE_BITS, HOOKS_OF_CREATE,
+                     JOIN_ORDER, MOUNT_FLAGS, NAMESPACE_FLAGS, PROPAGATION_FLAGS)
 from .bundle import PROC_MOUNTS_ALLOWED, clean_path, is_bind
 from .errors import ConfigError
 from .validate import check_semantics
@@ -28,16 +30,6 @@ if TYPE_CHECKING:
     Stdio = Sequence[int | None]
     _StepT = TypeVar("_StepT", bound=S.Step)
 
-NAMESPACE_FLAGS = {
-    "pid": L.CLONE_NEWPID, "network": L.CLONE_NEWNET, "mount": L.CLONE_NEWNS,
-    "ipc": L.CLONE_NEWIPC, "uts": L.CLONE_NEWUTS, "user": L.CLONE_NEWUSER,
-    "cgroup": L.CLONE_NEWCGROUP, "time": L.CLONE_NEWTIME,
-}
-# Order in which existing namespaces are joined: the user namespace first
-# (it owns the others), the mount namespace last (it changes the view of
-# the paths of the others).
-JOIN_ORDER = ("user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount")
-
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 # Sync points: what the parent does when the child reaches them.
@@ -48,48 +40,10 @@ SYNC_TIMENS = 8  # write the new time namespace's offsets
 SYNC_SOURCES = 16  # open the bind sources (plan.bind_sources) in the child's
                    # mount namespace as host root and pass them with the reply
 
-# mount(8) options -> (set flags, clear flags)
-MOUNT_FLAGS = {
-    "async": (0, L.MS_SYNCHRONOUS), "atime": (0, L.MS_NOATIME),
-    "bind": (L.MS_BIND, 0), "defaults": (0, 0), "dev": (0, L.MS_NODEV),
-    "diratime": (0, L.MS_NODIRATIME), "dirsync": (L.MS_DIRSYNC, 0),
-    "exec": (0, L.MS_NOEXEC), "iversion": (L.MS_I_VERSION, 0),
-    "lazytime": (L.MS_LAZYTIME, 0), "loud": (0, L.MS_SILENT),
-    "mand": (L.MS_MANDLOCK, 0), "noatime": (L.MS_NOATIME, 0),
-    "nodev": (L.MS_NODEV, 0), "nodiratime": (L.MS_NODIRATIME, 0),
-    "noexec": (L.MS_NOEXEC, 0), "noiversion": (0, L.MS_I_VERSION),
-    "nolazytime": (0, L.MS_LAZYTIME), "nomand": (0, L.MS_MANDLOCK),
-    "norelatime": (0, L.MS_RELATIME), "nostrictatime": (0, L.MS_STRICTATIME),
-    "nosuid": (L.MS_NOSUID, 0), "nosymfollow": (L.MS_NOSYMFOLLOW, 0),
-    "rbind": (L.MS_BIND | L.MS_REC, 0), "relatime": (L.MS_RELATIME, 0),
-    "remount": (L.MS_REMOUNT, 0), "ro": (L.MS_RDONLY, 0),
-    "rw": (0, L.MS_RDONLY), "silent": (L.MS_SILENT, 0),
-    "strictatime": (L.MS_STRICTATIME, 0), "suid": (0, L.MS_NOSUID),
-    "sync": (L.MS_SYNCHRONOUS, 0),
-}
-PROPAGATION_FLAGS = {
-    "private": L.MS_PRIVATE, "rprivate": L.MS_PRIVATE | L.MS_REC,
-    "shared": L.MS_SHARED, "rshared": L.MS_SHARED | L.MS_REC,
-    "slave": L.MS_SLAVE, "rslave": L.MS_SLAVE | L.MS_REC,
-    "unbindable": L.MS_UNBINDABLE, "runbindable": L.MS_UNBINDABLE | L.MS_REC,
-}
 # Flags a bind mount can only get by a remount after the bind.
 BIND_REMOUNT_FLAGS = (L.MS_RDONLY | L.MS_NOSUID | L.MS_NODEV | L.MS_NOEXEC |
                       L.MS_NOATIME | L.MS_NODIRATIME | L.MS_RELATIME |
                       L.MS_STRICTATIME | L.MS_NOSYMFOLLOW)
-
-DEFAULT_DEVICES = (
-    # path, major, minor
-    ("/dev/null", 1, 3), ("/dev/zero", 1, 5), ("/dev/full", 1, 7),
-    ("/dev/random", 1, 8), ("/dev/urandom", 1, 9), ("/dev/tty", 5, 0),
-)
-DEV_SYMLINKS = (
-    ("/proc/self/fd", "/dev/fd"), ("/proc/self/fd/0", "/dev/stdin"),
-    ("/proc/self/fd/1", "/dev/stdout"), ("/proc/self/fd/2", "/dev/stderr"),
-    ("pts/ptmx", "/dev/ptmx"),
-)
-DEVICE_TYPE_BITS = {"c": L.S_IFCHR, "u": L.S_IFCHR, "b": L.S_IFBLK, "p": L.S_IFIFO}
-
 
 class HostInfo:
     """What the planner needs to know about the machine (tests fake it)."""
@@ -263,8 +217,7 @@ def make_plan(config: dict[str, Any], bundle: str, rootfs: str, host: HostInfo,
                                      config["domainname"]))
 
     _plan_rootfs(plan, config, bundle, rootfs, linux, host, no_pivot)
-    has_sync_hooks = any(hooks.get(n) for n in ("prestart", "createRuntime",
-                                                 "createContainer", "startContainer"))
+    has_sync_hooks = any(hooks.get(n) for n in HOOKS_OF_CREATE)
     plan.sync_hooks = has_sync_hooks
     if process is not None:
         _plan_process(plan, process, host, preserve_fds, hooks, linux, listen_fds=listen_fds,
@@ -415,8 +368,9 @@ def _plan_rootfs(plan: SpawnPlan, config: dict[str, Any], bundle: str, rootfs: s
 
     in_userns = plan.user_ns
     if setup_dev:
-        for path, major, minor in DEFAULT_DEVICES:
-            _plan_device(plan, path, L.S_IFCHR | 0o666, major, minor, 0, 0, in_userns)
+        for _, major, minor, _, path in DEFAULT_DEVICES:
+            if path is not None and major is not None and minor is not None:
+                _plan_device(plan, path, L.S_IFCHR | 0o666, major, minor, 0, 0, in_userns)
         for target, link in DEV_SYMLINKS:
             plan.add(S.Symlink("symlink %s -> %s" % (link, target), target, link))
         plan.add(S.Mkdir('mkdir "/dev/shm"', "/dev/shm", 0o1777))
@@ -431,7 +385,7 @@ def _plan_rootfs(plan: SpawnPlan, config: dict[str, Any], bundle: str, rootfs: s
 
     hooks = config.get("hooks") or {}
     sync = SYNC_CGROUP if plan.direct and not plan.self_join else 0
-    if any(hooks.get(n) for n in ("prestart", "createRuntime", "createContainer", "startContainer")):
+    if any(hooks.get(n) for n in HOOKS_OF_CREATE):
         sync |= SYNC_HOOKS
     if sync:
         plan.add(S.Sync("wait for the runtime (cgroups, createRuntime hooks)", sync))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .bundle import is_bind
 from .errors import ConfigError
+from .tables import IPC_SYSCTLS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -40,12 +41,6 @@ def check_semantics(config: dict[str, Any]) -> None:
     for i, m in enumerate(config.get("mounts") or ()):
         if is_bind(m) and not m.get("source"):
             raise ConfigError("mounts[%d].source: a bind mount needs a source" % i)
-
-
-# Sysctls a namespace owns (runc's list); any other one would change the host.
-IPC_SYSCTLS = frozenset(("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
-                         "kernel.shmall", "kernel.shmmax", "kernel.shmmni",
-                         "kernel.shm_rmid_forced"))
 
 
 def _check_sysctl(linux: dict[str, Any], new_ns: set[str], joined: set[str]) -> None:

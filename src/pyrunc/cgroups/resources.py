@@ -14,6 +14,7 @@ Conversions are runc's, as engines expect them:
 from __future__ import annotations
 
 from ..errors import ConfigError
+from ..tables import DEFAULT_DEVICES
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -61,17 +62,6 @@ class Write:
         return "Write(%s/%s=%r)" % (self.controller, self.file, self.value)
 
 
-# runc's default device rules, appended after the config's own: mknod of
-# anything, and the devices every container gets (type, major, minor,
-# access, the node's path: a linux.devices entry at that path takes its
-# place, and its rule goes, as in runc).
-DEFAULT_DEVICES: list[tuple[str, int | None, int | None, str, str | None]] = [
-    ("c", None, None, "m", None), ("b", None, None, "m", None),
-    ("c", 1, 3, "rwm", "/dev/null"), ("c", 1, 8, "rwm", "/dev/random"),
-    ("c", 1, 7, "rwm", "/dev/full"), ("c", 5, 0, "rwm", "/dev/tty"),
-    ("c", 1, 5, "rwm", "/dev/zero"), ("c", 1, 9, "rwm", "/dev/urandom"),
-    ("c", 136, None, "rwm", None), ("c", 5, 2, "rwm", None),
-]
 DEFAULT_DEVICE_RULES = [d[:4] for d in DEFAULT_DEVICES]
 
 
