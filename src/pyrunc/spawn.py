@@ -188,7 +188,10 @@ class Child:
                     os.close(self.pidfd)
                     self.pidfd = -1
             elif mtype == lib.PYRUNC_MSG_ERROR:
-                raise SpawnError(self.describe_error(op, err, arg, pid))
+                steps = self.plan.steps
+                raise SpawnError(self.describe_error(op, err, arg, pid),
+                                 step=steps[op].desc if 0 <= op < len(steps) else None,
+                                 errno=err or None)
             elif mtype == lib.PYRUNC_MSG_READY:
                 return
 

@@ -176,6 +176,10 @@ def test_errors_are_exceptions_of_their_kind(env, rt):
         rt.create(env.cid(), env.bundle(spec))
     assert e.value.json_path == "process.user.uid"
     assert [x.id for x in rt.list()] == [c.id]   # the bad one left nothing
+    # a failing step of the set-up: its words and errno, besides the line
+    with pytest.raises(pyrunc.SpawnError) as e:
+        c.exec(["/no/such/program"])
+    assert e.value.step == 'exec: "/no/such/program"' and e.value.errno == errno.ENOENT
     # a failing system call: its errno, besides the words
     with pytest.raises(pyrunc.PyruncError, match="cpuset") as e:
         c.update(cpuset_cpus="4095")
