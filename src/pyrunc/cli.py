@@ -14,7 +14,6 @@ import sys
 from . import __version__ as VERSION
 from ._statedir import DEFAULT_ROOT
 from .errors import BadArgument, PyruncError
-from .update import UPDATE_FLAGS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -43,18 +42,26 @@ class Opt:
 
 
 class Cmd:
-    __slots__ = ("name", "help", "opts", "args", "handler", "raw_tail")
+    __slots__ = ("name", "help", "_opts", "args", "handler", "raw_tail")
 
-    def __init__(self, name: str, help: str, opts: list[Opt], args: list[tuple[str, bool]],
+    def __init__(self, name: str, help: str, opts: list[Opt] | Callable[[], list[Opt]],
+                 args: list[tuple[str, bool]],
                  handler: Callable[[Args, Args, list[str]], int], raw_tail: bool = False) -> None:
         self.name = name
         self.help = help
-        self.opts = opts
+        # (a function: the flags are made when the command is used)
+        self._opts = opts
         self.args = args            # [(name, required)]
         self.handler = handler
         # flags only before the first argument; the rest is passed on as
         # it is (ps ID -ef)
         self.raw_tail = raw_tail
+
+    @property
+    def opts(self) -> list[Opt]:
+        if callable(self._opts):
+            self._opts = self._opts()
+        return self._opts
 
 
 class UsageError(Exception):
@@ -231,6 +238,7 @@ def cmd_update(g: Args, o: Args, a: list[str]) -> int:
             name = "--resources %s" % o.resources
             c.update(resources_from_json(read_file(o.resources, name), name))
         return 0
+    from .update import UPDATE_FLAGS
     flags = {dest: getattr(o, dest) for dest in UPDATE_FLAGS}
     c.update(l3_cache_schema=o.l3_cache_schema, mem_bw_schema=o.mem_bw_schema, **flags)
     return 0
@@ -299,6 +307,19 @@ def cmd_spec(g: Args, o: Args, a: list[str]) -> int:
         json.dump(default_spec(rootless=o.rootless), f, indent="\t")
         f.write("\n")
     return 0
+
+
+def _update_opts() -> list[Opt]:
+    """update's flags: runc's names (update.py's table)."""
+    from .update import UPDATE_FLAGS
+    return ([Opt(["-r", "--resources"], "resources",
+                 "linux.resources JSON from FILE (- for stdin)", metavar="FILE")] +
+            [Opt(["--" + name.replace("_", "-")], name, "%s.%s" % (section, field),
+                 metavar="VALUE") for name, (section, field, _) in UPDATE_FLAGS.items()] +
+            [Opt(["--l3-cache-schema"], "l3_cache_schema", "Intel RDT (not supported)",
+                 metavar="VALUE"),
+             Opt(["--mem-bw-schema"], "mem_bw_schema", "Intel RDT (not supported)",
+                 metavar="VALUE")])
 
 
 BUNDLE = Opt(["-b", "--bundle"], "bundle", "path to the root of the bundle directory",
@@ -380,16 +401,7 @@ COMMANDS = {c.name: c for c in [
         [], cmd_list),
     Cmd("pause", "freeze all processes of a container", [], ID, cmd_pause),
     Cmd("resume", "thaw a paused container", [], ID, cmd_resume),
-    Cmd("update", "change the resource limits of a container",
-        [Opt(["-r", "--resources"], "resources",
-             "linux.resources JSON from FILE (- for stdin)", metavar="FILE")] +
-        [Opt(["--" + name.replace("_", "-")], name, "%s.%s" % (section, field), metavar="VALUE")
-         for name, (section, field, _) in UPDATE_FLAGS.items()] +
-        [Opt(["--l3-cache-schema"], "l3_cache_schema", "Intel RDT (not supported)",
-             metavar="VALUE"),
-         Opt(["--mem-bw-schema"], "mem_bw_schema", "Intel RDT (not supported)",
-             metavar="VALUE")],
-        ID, cmd_update),
+    Cmd("update", "change the resource limits of a container", _update_opts, ID, cmd_update),
     Cmd("ps", "list the processes of a container",
         [Opt(["-f", "--format"], "format", "table or json", metavar="FORMAT", default="table",
              choices=("table", "json"))],
@@ -508,6 +520,25 @@ def version_text() -> str:
         VERSION, VERSION, sys.version.split()[0])
     seccomp = libseccomp_version()
     return text + ("libseccomp: %s\n" % seccomp if seccomp else "")
+
+
+def boot() -> NoReturn:
+    """The compiled front-end's way in (csrc/front.c): python -I -S, without
+    the site module (its .pth files and sitecustomize cost 1-2 ms of every
+    call), the directory the package is in appended to sys.path.  The
+    dependencies the commands import (cffi; click for --help) are beside
+    pyrunc in every install route that put them there; where one is not
+    (a --user install over a system's cffi), site runs after all."""
+    where = sys.path[-1]
+    try:
+        names = os.listdir(where)
+    except OSError:
+        names = []
+    if not all(any(n.startswith(prefix) and n.endswith(".dist-info") for n in names)
+               for prefix in ("cffi-", "click-")):
+        import site
+        site.main()
+    main()
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

@@ -59,7 +59,6 @@ def _spawn(container: Container, process: dict[str, Any], detach: bool, pid_file
     from . import host
     from .container import _Locked, write_pid_file
     from .foreground import become_subreaper, keep_master
-    from .notify import send_to_seccomp_listener
     from .plan import make_exec_plan
     from .spawn import Child
     rt = container.runtime
@@ -104,6 +103,7 @@ def _spawn(container: Container, process: dict[str, Any], detach: bool, pid_file
             listener = plan.seccomp_listener
             if listener is not None:
                 def on_seccomp_fd(fd: int, _pid: int) -> None:
+                    from .notify import send_to_seccomp_listener
                     send_to_seccomp_listener(listener, fd, child.pid, sd.id,
                                              state["bundle"], state.get("annotations"), status)
             on_console = sock.send if sock is not None else (

@@ -152,7 +152,6 @@ class Runtime:
                 preserve_fds: int, on_console: Callable[[int], object] | None,
                 keep: builtins.list[Child] | None, stdio: Stdio | None) -> int:
         from . import host
-        from .notify import send_to_seccomp_listener
         from .plan import SYNC_HOOKS, SYNC_SETUP, SYNC_SOURCES, SYNC_TIMENS, make_plan, \
             shares_host_mount_ns
         linux = config.get("linux") or {}
@@ -246,6 +245,7 @@ class Runtime:
             on_seccomp_fd: Callable[[int, int], None] | None = None
             if plan.seccomp_listener is not None:
                 def on_seccomp_fd(fd: int, _pid: int) -> None:
+                    from .notify import send_to_seccomp_listener
                     assert plan.seccomp_listener is not None   # (checked above)
                     send_to_seccomp_listener(plan.seccomp_listener, fd, child.pid, sd.id,
                                               bundle, annotations)

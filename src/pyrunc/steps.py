@@ -5,7 +5,8 @@ each into a struct pyrunc_op through its class's LAYOUT (field -> slot of
 the struct), the one place that knows which slot holds what.  shim.h says
 what each op does with its slots.
 
-Every step has `desc`, the words of an error of it (`mount "proc" on
+(No __slots__ and no super() in them: creating the classes is part of
+every create's start-up.)  Every step has `desc`, the words of an error of it (`mount "proc" on
 "/proc": ...`).  Steps after the wait for start also give the child those
 words (words_to_child): the runtime may be gone when they fail, and the
 child then prints them itself, as runc's init does.
@@ -27,7 +28,6 @@ class Step:
     KIND: ClassVar[str] = ""
     # field -> slot of struct pyrunc_op ("flags", "a".."d", "s1".."s4", "v1", "v2")
     LAYOUT: ClassVar[dict[str, str]] = {}
-    __slots__ = ("desc", "words_to_child")
 
     def __init__(self, desc: str) -> None:
         self.desc = desc
@@ -56,38 +56,38 @@ class Step:
 
 class _PathStep(Step):
     LAYOUT = {"path": "s1"}
-    __slots__ = tuple(LAYOUT)
 
     def __init__(self, desc: str, path: str) -> None:
-        super().__init__(desc)
+        self.desc = desc
+        self.words_to_child = False
         self.path = path
 
 
 class _PathTextStep(Step):
     LAYOUT = {"path": "s1", "text": "s2"}
-    __slots__ = tuple(LAYOUT)
 
     def __init__(self, desc: str, path: str, text: str) -> None:
-        super().__init__(desc)
+        self.desc = desc
+        self.words_to_child = False
         self.path = path
         self.text = text
 
 
 class _NameStep(Step):
     LAYOUT = {"name": "s1"}
-    __slots__ = tuple(LAYOUT)
 
     def __init__(self, desc: str, name: str) -> None:
-        super().__init__(desc)
+        self.desc = desc
+        self.words_to_child = False
         self.name = name
 
 
 class _FlagsStep(Step):
     LAYOUT = {"flags": "a"}
-    __slots__ = tuple(LAYOUT)
 
     def __init__(self, desc: str, flags: int) -> None:
-        super().__init__(desc)
+        self.desc = desc
+        self.words_to_child = False
         self.flags = flags
 
 
@@ -96,10 +96,10 @@ class _FlagsStep(Step):
 class Setns(Step):
     KIND = "SETNS"
     LAYOUT = {"path": "s1", "nstype": "a"}
-    __slots__ = tuple(LAYOUT)
 
     def __init__(self, desc: str, path: str, nstype: int) -> None:
-        super().__init__(desc)
+        self.desc = desc
+        self.words_to_child = False
         self.path = path
         self.nstype = nstype
 
@@ -108,76 +108,70 @@ class SetnsFd(Step):
     """Join the namespaces `flags` of the process of a pidfd at once."""
     KIND = "SETNS_FD"
     LAYOUT = {"pidfd": "a", "flags": "b"}
-    __slots__ = tuple(LAYOUT)
 
     def __init__(self, desc: str, pidfd: int, flags: int) -> None:
-        super().__init__(desc)
+        self.desc = desc
+        self.words_to_child = False
         self.pidfd = pidfd
         self.flags = flags
 
 
 class Unshare(_FlagsStep):
     KIND = "UNSHARE"
-    __slots__ = ()
 
 
 class Fork(Step):
     KIND = "FORK"
-    __slots__ = ()
 
 
 class Sync(Step):
     """Tell the runtime, wait for its reply: sync_id is plan.SYNC_* bits."""
     KIND = "SYNC"
     LAYOUT = {"sync_id": "a"}
-    __slots__ = tuple(LAYOUT)
 
     def __init__(self, desc: str, sync_id: int) -> None:
-        super().__init__(desc)
+        self.desc = desc
+        self.words_to_child = False
         self.sync_id = sync_id
 
 
 class Ready(Step):
     KIND = "READY"
-    __slots__ = ()
 
 
 class WaitStart(Step):
     KIND = "WAIT_START"
     LAYOUT = {"fifo_fd": "a"}
-    __slots__ = tuple(LAYOUT)
 
     def __init__(self, desc: str, fifo_fd: int) -> None:
-        super().__init__(desc)
+        self.desc = desc
+        self.words_to_child = False
         self.fifo_fd = fifo_fd
 
 
 class Detach(Step):
     KIND = "DETACH"
-    __slots__ = ()
 
 
 # -- host-side and root-side files ------------------------------------------------
 
 class WriteHost(_PathTextStep):
     KIND = "WRITE_HOST"
-    __slots__ = ()
 
 
 class WriteProc(_PathTextStep):
     """Write text to a file of a real procfs, a root path under /proc."""
     KIND = "WRITE_PROC"
-    __slots__ = ()
 
 
 class MountHost(Step):
     """mount(2) on a host path (the propagation of "/", the rootfs bind)."""
     KIND = "MOUNT_HOST"
     LAYOUT = {"source": "s1", "target": "s2", "flags": "flags"}
-    __slots__ = tuple(LAYOUT)
 
     def __init__(self, desc: str, target: str, flags: int, source: str | None = None) -> None:
-        super().__init__(desc)
+        self.desc = desc
+        self.words_to_child = False
         self.source = source
         self.target = target
         self.flags = flags
@@ -185,7 +179,6 @@ class MountHost(Step):
 
 class OpenRoot(_PathStep):
     KIND = "OPEN_ROOT"
-    __slots__ = ()
 
 
 # Mount.create: what to make at the target when it is missing
@@ -202,14 +195,13 @@ class Mount(Step):
     KIND = "MOUNT"
     LAYOUT = {"source": "s1", "target": "s2", "fstype": "s3", "data": "s4", "flags": "flags",
               "create": "a", "remount": "b", "propagation": "c", "checks_word": "d"}
-    __slots__ = ("source", "target", "fstype", "data", "flags", "create", "remount",
-                 "propagation", "checks", "source_slot")
 
     def __init__(self, desc: str, source: str, target: str, fstype: str | None = None,
                  data: str | None = None, flags: int = 0, create: int = CREATE_DIR,
                  remount: int = 0, propagation: int = 0, checks: int = 0,
                  source_slot: int = 0) -> None:
-        super().__init__(desc)
+        self.desc = desc
+        self.words_to_child = False
         self.source = source
         self.target = target
         self.fstype = fstype
@@ -231,10 +223,10 @@ class Remount(Step):
     """MS_BIND|MS_REMOUNT of the mount at a root path (never its superblock)."""
     KIND = "REMOUNT"
     LAYOUT = {"path": "s1", "flags": "a"}
-    __slots__ = tuple(LAYOUT)
 
     def __init__(self, desc: str, path: str, flags: int) -> None:
-        super().__init__(desc)
+        self.desc = desc
+        self.words_to_child = False
         self.path = path
         self.flags = flags
 
@@ -242,10 +234,10 @@ class Remount(Step):
 class Mknod(Step):
     KIND = "MKNOD"
     LAYOUT = {"path": "s1", "mode": "a", "dev": "b", "uid": "c", "gid": "d"}
-    __slots__ = tuple(LAYOUT)
 
     def __init__(self, desc: str, path: str, mode: int, dev: int, uid: int, gid: int) -> None:
-        super().__init__(desc)
+        self.desc = desc
+        self.words_to_child = False
         self.path = path
         self.mode = mode
         self.dev = dev
@@ -257,10 +249,10 @@ class BindDev(Step):
     """Bind the host's device node; it must be a `kind` device `dev`."""
     KIND = "BIND_DEV"
     LAYOUT = {"source": "s1", "target": "s2", "kind_bits": "a", "dev": "b"}
-    __slots__ = tuple(LAYOUT)
 
     def __init__(self, desc: str, source: str, target: str, kind_bits: int, dev: int) -> None:
-        super().__init__(desc)
+        self.desc = desc
+        self.words_to_child = False
         self.source = source
         self.target = target
         self.kind_bits = kind_bits
@@ -270,10 +262,10 @@ class BindDev(Step):
 class Symlink(Step):
     KIND = "SYMLINK"
     LAYOUT = {"target": "s1", "link": "s2"}
-    __slots__ = tuple(LAYOUT)
 
     def __init__(self, desc: str, target: str, link: str) -> None:
-        super().__init__(desc)
+        self.desc = desc
+        self.words_to_child = False
         self.target = target
         self.link = link
 
@@ -281,87 +273,75 @@ class Symlink(Step):
 class Mkdir(Step):
     KIND = "MKDIR"
     LAYOUT = {"path": "s1", "mode": "a"}
-    __slots__ = tuple(LAYOUT)
 
     def __init__(self, desc: str, path: str, mode: int) -> None:
-        super().__init__(desc)
+        self.desc = desc
+        self.words_to_child = False
         self.path = path
         self.mode = mode
 
 
 class Mask(_PathStep):
     KIND = "MASK"
-    __slots__ = ()
 
 
 class Readonly(_PathStep):
     KIND = "READONLY"
-    __slots__ = ()
 
 
 class HideMount(_PathStep):
     """--no-pivot: detach (or cover) a host procfs or sysfs mount."""
     KIND = "HIDE_MOUNT"
-    __slots__ = ()
 
 
 # -- the root ----------------------------------------------------------------------
 
 class PivotRoot(Step):
     KIND = "PIVOT_ROOT"
-    __slots__ = ()
 
 
 class MoveRoot(Step):
     KIND = "MOVE_ROOT"
-    __slots__ = ()
 
 
 class Chroot(Step):
     KIND = "CHROOT"
-    __slots__ = ()
 
 
 class RemountRoot(_FlagsStep):
     KIND = "REMOUNT_ROOT"
-    __slots__ = ()
 
 
 class PropagateRoot(_FlagsStep):
     KIND = "PROPAGATE_ROOT"
-    __slots__ = ()
 
 
 # -- the process -------------------------------------------------------------------
 
 class SetHostname(_NameStep):
     KIND = "SETHOSTNAME"
-    __slots__ = ()
 
 
 class SetDomainname(_NameStep):
     KIND = "SETDOMAINNAME"
-    __slots__ = ()
 
 
 class Loopback(Step):
     KIND = "LOOPBACK"
-    __slots__ = ()
 
 
 class Keyring(_NameStep):
     KIND = "KEYRING"
-    __slots__ = ()
 
 
 class Stdio(Step):
     """fds that become 0, 1, 2 (-1: keep that one)."""
     KIND = "STDIO"
     LAYOUT = {"stdin": "a", "stdout": "b", "stderr": "c"}
-    __slots__ = tuple(LAYOUT)
 
     def __init__(self, desc: str, stdin: int, stdout: int, stderr: int) -> None:
-        super().__init__(desc)
+        self.desc = desc
+        self.words_to_child = False
         self.stdin = stdin
         self.stdout = stdout
         self.stderr = stderr
@@ -370,10 +350,10 @@ class Stdio(Step):
 class StdioOwner(Step):
     KIND = "STDIO_OWNER"
     LAYOUT = {"uid": "a"}
-    __slots__ = tuple(LAYOUT)
 
     def __init__(self, desc: str, uid: int) -> None:
-        super().__init__(desc)
+        self.desc = desc
+        self.words_to_child = False
         self.uid = uid
 
 
@@ -382,10 +362,10 @@ class Console(Step):
     stdio (rows/columns 0: leave the size); bind_console: over /dev/console."""
     KIND = "CONSOLE"
     LAYOUT = {"rows": "a", "columns": "b", "bind_console": "c"}
-    __slots__ = tuple(LAYOUT)
 
     def __init__(self, desc: str, rows: int, columns: int, bind_console: int) -> None:
-        super().__init__(desc)
+        self.desc = desc
+        self.words_to_child = False
         self.rows = rows
         self.columns = columns
         self.bind_console = bind_console
@@ -393,16 +373,15 @@ class Console(Step):
 
 class Setsid(Step):
     KIND = "SETSID"
-    __slots__ = ()
 
 
 class Rlimit(Step):
     KIND = "RLIMIT"
     LAYOUT = {"resource": "a", "soft": "b", "hard": "c"}
-    __slots__ = tuple(LAYOUT)
 
     def __init__(self, desc: str, resource: int, soft: int, hard: int) -> None:
-        super().__init__(desc)
+        self.desc = desc
+        self.words_to_child = False
         self.resource = resource
         self.soft = soft
         self.hard = hard
@@ -410,26 +389,25 @@ class Rlimit(Step):
 
 class Chdir(_PathStep):
     KIND = "CHDIR"
-    __slots__ = ()
 
 
 class Umask(Step):
     KIND = "UMASK"
     LAYOUT = {"mask": "a"}
-    __slots__ = tuple(LAYOUT)
 
     def __init__(self, desc: str, mask: int) -> None:
-        super().__init__(desc)
+        self.desc = desc
+        self.words_to_child = False
         self.mask = mask
 
 
 class Personality(Step):
     KIND = "PERSONALITY"
     LAYOUT = {"persona": "a"}
-    __slots__ = tuple(LAYOUT)
 
     def __init__(self, desc: str, persona: int) -> None:
-        super().__init__(desc)
+        self.desc = desc
+        self.words_to_child = False
         self.persona = persona
 
 
@@ -437,10 +415,10 @@ class Bounding(Step):
     """Keep the capabilities of mask in the bounding set, up to last."""
     KIND = "BOUNDING"
     LAYOUT = {"mask": "a", "last": "b"}
-    __slots__ = tuple(LAYOUT)
 
     def __init__(self, desc: str, mask: int, last: int) -> None:
-        super().__init__(desc)
+        self.desc = desc
+        self.words_to_child = False
         self.mask = mask
         self.last = last
 
@@ -448,10 +426,10 @@ class Bounding(Step):
 class User(Step):
     KIND = "USER"
     LAYOUT = {"uid": "a", "gid": "b", "groups": "v1"}
-    __slots__ = tuple(LAYOUT)
 
     def __init__(self, desc: str, uid: int, gid: int, groups: Sequence[str]) -> None:
-        super().__init__(desc)
+        self.desc = desc
+        self.words_to_child = False
         self.uid = uid
         self.gid = gid
         self.groups = list(groups)
@@ -460,11 +438,11 @@ class User(Step):
 class Caps(Step):
     KIND = "CAPS"
     LAYOUT = {"effective": "a", "permitted": "b", "inheritable": "c", "ambient": "d"}
-    __slots__ = tuple(LAYOUT)
 
     def __init__(self, desc: str, effective: int, permitted: int, inheritable: int,
                  ambient: int) -> None:
-        super().__init__(desc)
+        self.desc = desc
+        self.words_to_child = False
         self.effective = effective
         self.permitted = permitted
         self.inheritable = inheritable
@@ -473,7 +451,6 @@ class Caps(Step):
 
 class NoNewPrivs(Step):
     KIND = "NO_NEW_PRIVS"
-    __slots__ = ()
 
 
 class Seccomp(Step):
@@ -481,11 +458,11 @@ class Seccomp(Step):
     notifies: send the listener fd up."""
     KIND = "SECCOMP"
     LAYOUT = {"program": "s1", "count": "a", "flags": "flags", "notifies": "b"}
-    __slots__ = tuple(LAYOUT)
 
     def __init__(self, desc: str, program: bytes, count: int, flags: int,
                  notifies: int = 0) -> None:
-        super().__init__(desc)
+        self.desc = desc
+        self.words_to_child = False
         self.program = program
         self.count = count
         self.flags = flags
@@ -499,11 +476,11 @@ class Hook(Step):
     KIND = "HOOK"
     LAYOUT = {"path": "s1", "args": "v1", "env": "v2", "timeout": "a", "segment": "b",
               "in_root": "c"}
-    __slots__ = tuple(LAYOUT)
 
     def __init__(self, desc: str, path: str, args: Sequence[str], env: Sequence[str] | None,
                  timeout: int, segment: int, in_root: int) -> None:
-        super().__init__(desc)
+        self.desc = desc
+        self.words_to_child = False
         self.path = path
         self.args = list(args)
         self.env = None if env is None else list(env)
@@ -515,20 +492,20 @@ class Hook(Step):
 class Close(Step):
     KIND = "CLOSE"
     LAYOUT = {"fd": "a"}
-    __slots__ = tuple(LAYOUT)
 
     def __init__(self, desc: str, fd: int) -> None:
-        super().__init__(desc)
+        self.desc = desc
+        self.words_to_child = False
         self.fd = fd
 
 
 class CloseFds(Step):
     KIND = "CLOSE_FDS"
     LAYOUT = {"first": "a"}
-    __slots__ = tuple(LAYOUT)
 
     def __init__(self, desc: str, first: int) -> None:
-        super().__init__(desc)
+        self.desc = desc
+        self.words_to_child = False
         self.first = first
 
 
@@ -536,10 +513,10 @@ class Lookup(Step):
     """Find the executable `name` along `path` (PATH)."""
     KIND = "LOOKUP"
     LAYOUT = {"name": "s1", "path": "s2"}
-    __slots__ = tuple(LAYOUT)
 
     def __init__(self, desc: str, name: str, path: str) -> None:
-        super().__init__(desc)
+        self.desc = desc
+        self.words_to_child = False
         self.name = name
         self.path = path
 
@@ -549,11 +526,11 @@ class Exec(Step):
     is "LISTEN_PID=" with room for the pid."""
     KIND = "EXEC"
     LAYOUT = {"argv": "v1", "envp": "v2", "listen_pid_at": "a"}
-    __slots__ = tuple(LAYOUT)
 
     def __init__(self, desc: str, argv: Sequence[str], envp: Sequence[str],
                  listen_pid_at: int = 0) -> None:
-        super().__init__(desc)
+        self.desc = desc
+        self.words_to_child = False
         self.argv = list(argv)
         self.envp = list(envp)
         self.listen_pid_at = listen_pid_at
