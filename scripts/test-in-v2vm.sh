@@ -21,5 +21,5 @@ args=${*:-tests}
     set -e; cd '$work'
     apt-get update -qq && apt-get install -y -qq strace apparmor >/dev/null
     python3 -m venv /tmp/venv
-    /tmp/venv/bin/pip install -q dist/*.whl pytest
+    /tmp/venv/bin/pip install -q dist/*.whl pytest mypy types-jsonschema
     /tmp/venv/bin/python -m pytest -q -p no:cacheprovider $args"
