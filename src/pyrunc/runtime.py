@@ -24,7 +24,6 @@ from .container import Container, State, stdio_fds, undo, write_pid_file
 from .errors import PyruncError, SpawnError, strerror
 from .files import write_once
 from .hooks import run_hooks
-from .tables import HOOKS_KEPT
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -256,6 +255,7 @@ class Runtime:
             state["pid"] = pid
             state["start_time"] = st.process_start_time(pid)
             state["has_process"] = plan.has_process
+            from .tables import HOOKS_KEPT
             state["hooks"] = {k: hooks[k] for k in HOOKS_KEPT if hooks.get(k)}
             sd.save(state)
             if plan.has_process and not state["hooks"] and state["start_time"] is not None \
