@@ -1,4 +1,6 @@
 """Load config.json from a bundle and check it against runtime-spec 1.x.
+(One module of ~650 lines: one walk over the document, one checker per
+kind of value; its size is the size of the runtime-spec.)
 
 The checks are hand-written, not jsonschema: this runs on every `create`
 and must cost microseconds.  They cover every field pyrunc acts on and name

@@ -1,4 +1,6 @@
 """The `pyrunc` command line, runc-compatible.
+(One module of ~600 lines: the table of runc's commands and flags, its
+parser and the thin handlers beside it, read together.)
 
 One table below describes every command and flag.  A small parser reads it
 on every call: importing click costs more than runc's whole `create`, so

@@ -1,4 +1,6 @@
 """A container of a Runtime, and its state.
+(One module of ~590 lines: the public Container, one method per operation
+on an existing container, and the clean-up they share.)
 
     c = rt.create("web", "/path/to/bundle")   # a Container
     c.start()

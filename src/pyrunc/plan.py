@@ -1,4 +1,7 @@
 """config.json -> SpawnPlan: the flat list of steps the C child executes.
+(One module of ~750 lines: its functions follow the child's life from
+clone to execve in the order of the steps; split, that order would be
+scattered over files.)
 
 Pure functions, no system calls: everything the child needs is computed
 here, before clone (mount flags and data strings, capability masks, rlimit

@@ -1,4 +1,6 @@
 """The steps of a child's plan: one class per op kind of csrc/shim.h.
+(One module of ~540 lines: ~50 small classes, one per op, so that the
+planner's kinds and shim.h's match one to one.)
 
 The planner (plan.py) makes them with named, typed fields; spawn.py packs
 each into a struct pyrunc_op through its class's LAYOUT (field -> slot of
