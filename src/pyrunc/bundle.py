@@ -20,7 +20,7 @@ from .tables import DEVICE_TYPES, HOOK_KINDS, NAMESPACE_TYPES, PROPAGATIONS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Iterable, NoReturn
+    from typing import Any, Callable, Container, Iterable, Iterator, NoReturn
 
     # a check of one kind of value: (checker, value, JSON path)
     Check = Callable[["_Checker", Any, str], None]
@@ -417,31 +417,31 @@ def _check_process(ck: _Checker, process: dict[str, Any]) -> None:
     if caps is not None:
         for name in ("bounding", "effective", "inheritable", "permitted", "ambient"):
             ck.field(caps, name, "process.capabilities", "strings")
-    seen = set()
-    for i, rl in enumerate(ck.field(process, "rlimits", "process", "array") or ()):
-        path = "process.rlimits[%d]" % i
-        ck.obj(rl, path)
-        kind = ck.field(rl, "type", path, "string", required=True)
-        if kind not in RLIMITS:
-            ck.fail(path + ".type", "unknown rlimit %r" % kind)
-        if kind in seen:
-            ck.fail(path + ".type", "duplicate rlimit %r" % kind)
-        seen.add(kind)
+    for rl, path in _typed_entries(ck, process, "rlimits", "process", RLIMITS, "rlimit"):
         ck.field(rl, "soft", path, "uint", required=True)
         ck.field(rl, "hard", path, "uint", required=True)
 
 
-def _check_linux(ck: _Checker, linux: dict[str, Any]) -> None:
-    seen = set()
-    for i, ns in enumerate(ck.field(linux, "namespaces", "linux", "array") or ()):
-        path = "linux.namespaces[%d]" % i
-        ck.obj(ns, path)
-        kind = ck.field(ns, "type", path, "string", required=True)
-        if kind not in NAMESPACE_TYPES:
-            ck.fail(path + ".type", "unknown namespace type %r" % kind)
+def _typed_entries(ck: _Checker, parent: dict[str, Any], key: str, where: str,
+                   known: Container[str], what: str) -> Iterator[tuple[dict[str, Any], str]]:
+    """The entries of an array of objects, each with a "type" of `known`
+    that no other entry has (rlimits, namespaces): (entry, its path)."""
+    seen: set[str] = set()
+    for i, entry in enumerate(ck.field(parent, key, where, "array") or ()):
+        path = "%s.%s[%d]" % (where, key, i)
+        ck.obj(entry, path)
+        kind = ck.field(entry, "type", path, "string", required=True)
+        if kind not in known:
+            ck.fail(path + ".type", "unknown %s %r" % (what, kind))
         if kind in seen:
-            ck.fail(path + ".type", "duplicate namespace type %r" % kind)
+            ck.fail(path + ".type", "duplicate %s %r" % (what, kind))
         seen.add(kind)
+        yield entry, path
+
+
+def _check_linux(ck: _Checker, linux: dict[str, Any]) -> None:
+    for ns, path in _typed_entries(ck, linux, "namespaces", "linux", NAMESPACE_TYPES,
+                                   "namespace type"):
         ns_path = ck.field(ns, "path", path, "string")
         if ns_path is not None and ns_path and not ns_path.startswith("/"):
             ck.fail(path + ".path", "must be an absolute path")
