@@ -62,3 +62,27 @@ def test_exec_sub_cgroups_as_runc_names_them(tmp_path):
                       (["pids:a"], "no cgroup of controller pids"), ([""], "expected")):
         with pytest.raises(CgroupError, match=text):
             cg.sub(bad)
+
+
+def test_no_controller_is_enabled_in_a_cgroup_with_processes_of_its_own(tmp_path):
+    """(the runtime's own cgroup under systemd on pure v2: a threaded
+    controller there would make it a thread root that no container's
+    process could enter; on the root of the hierarchy there is no rule)"""
+    from pyrunc.cgroups import CgroupError, Cgroups
+    top = tmp_path / "cg"
+    own = top / "own"
+    leaf = own / "c1"
+    leaf.mkdir(parents=True)
+    (top / "cgroup.subtree_control").write_text("")
+    (top / "cgroup.procs").write_text("1\n")            # the root: no cgroup.type
+    (own / "cgroup.type").write_text("domain\n")
+    (own / "cgroup.subtree_control").write_text("")
+    (own / "cgroup.procs").write_text("4242\n")
+    cg = Cgroups([("", str(leaf), True)], mountpoints={str(leaf): str(top)})
+    with pytest.raises(CgroupError, match=r"own\": that cgroup has processes of its own \(4242\)"):
+        cg._enable_v2(str(leaf), "pids")
+    assert (top / "cgroup.subtree_control").read_text() == "+pids"
+    assert (own / "cgroup.subtree_control").read_text() == ""
+    (own / "cgroup.procs").write_text("")             # empty: allowed
+    cg._enable_v2(str(leaf), "pids")
+    assert (own / "cgroup.subtree_control").read_text() == "+pids"

@@ -273,6 +273,7 @@ class Cgroups:
                 with open(control) as f:
                     if controller in f.read().split():
                         continue
+                _refuse_internal_processes(d, controller)
                 fd = os.open(control, os.O_WRONLY | os.O_CLOEXEC)
                 try:
                     os.write(fd, ("+" + controller).encode())
@@ -452,6 +453,29 @@ def _write(path: str, text: str) -> None:
     except OSError as e:
         raise CgroupError('write %r to "%s": %s' % (text, path, strerror(e.errno)),
                           errno=e.errno) from None
+
+
+def _refuse_internal_processes(directory: str, controller: str) -> None:
+    """A cgroup other than the root with processes of its own (the
+    runtime's own cgroup under systemd, when cgroupsPath is relative to
+    it) must not get a controller for its children: the kernel refuses a
+    domain controller (EBUSY), but takes a threaded one (pids, cpu,
+    cpuset) and the cgroup becomes a thread root, whose domain children,
+    this container's and every later one's, no process can enter
+    (clone: operation not supported)."""
+    if not os.path.exists(posixpath.join(directory, "cgroup.type")):
+        return   # the root: no such rule
+    try:
+        with open(posixpath.join(directory, "cgroup.procs")) as f:
+            busy = f.read().split()
+    except OSError:
+        return
+    if busy:
+        raise CgroupError('enable the %s controller in "%s": that cgroup has processes of its '
+                          'own (%s), and a controller for its children would make it a '
+                          'thread root that no container could enter; give the container '
+                          'a cgroupsPath outside it (an absolute one), or use the systemd '
+                          'driver' % (controller, directory, " ".join(busy[:5])))
 
 
 def _open_either(target: str, other_name: str | None) -> tuple[int, str]:
