@@ -2,7 +2,9 @@
 hierarchy the host mounts (v1, v2 or the hybrid layout), made, joined,
 limited, frozen, signalled and removed by the runtime itself.  Where the
 directories are is layout.py's; the resources' files are resources.py's;
-the stats' files stats.py's."""
+the stats' files stats.py's.
+(One module of ~530 lines: the driver's methods and the file helpers they
+share.)"""
 from __future__ import annotations
 
 import os
@@ -368,11 +370,7 @@ class Cgroups:
         for _, path, _ in self.dirs:
             if path in self.created:
                 continue
-            try:
-                with open(posixpath.join(path, "cgroup.procs")) as f:
-                    busy = f.read().split()
-            except OSError:
-                continue
+            busy = _procs_of(path)
             if busy:
                 raise CgroupError('cgroup "%s" already has processes (%s): refusing to share '
                                   'it' % (path, " ".join(busy[:5])))
@@ -455,6 +453,15 @@ def _write(path: str, text: str) -> None:
                           errno=e.errno) from None
 
 
+def _procs_of(directory: str) -> list[str]:
+    """The pids in a cgroup's own cgroup.procs (none if unreadable)."""
+    try:
+        with open(posixpath.join(directory, "cgroup.procs")) as f:
+            return f.read().split()
+    except OSError:
+        return []
+
+
 def _refuse_internal_processes(directory: str, controller: str) -> None:
     """A cgroup other than the root with processes of its own (the
     runtime's own cgroup under systemd, when cgroupsPath is relative to
@@ -465,11 +472,7 @@ def _refuse_internal_processes(directory: str, controller: str) -> None:
     (clone: operation not supported)."""
     if not os.path.exists(posixpath.join(directory, "cgroup.type")):
         return   # the root: no such rule
-    try:
-        with open(posixpath.join(directory, "cgroup.procs")) as f:
-            busy = f.read().split()
-    except OSError:
-        return
+    busy = _procs_of(directory)
     if busy:
         raise CgroupError('enable the %s controller in "%s": that cgroup has processes of its '
                           'own (%s), and a controller for its children would make it a '
