@@ -79,7 +79,7 @@ class SpawnPlan:
     __slots__ = ("clone_flags", "direct", "self_join", "steps", "uid_map", "gid_map", "user_ns",
                  "new_netns",
                  "joined", "oom_score_adj", "warnings", "fifo_step",
-                 "has_process", "sync_hooks", "timens_offsets", "host_mount_ns", "dev_readonly",
+                 "has_process", "timens_offsets", "host_mount_ns", "dev_readonly",
                  "seccomp_listener", "bind_sources")
 
     def __init__(self) -> None:
@@ -99,7 +99,6 @@ class SpawnPlan:
         self.warnings: list[str] = []
         self.fifo_step: S.WaitStart | None = None
         self.has_process = True
-        self.sync_hooks = False
         # no mount namespace: the runtime binds the rootfs privately in the
         # host's mount namespace and the child chroots into it
         self.host_mount_ns = False
@@ -220,8 +219,6 @@ def make_plan(config: dict[str, Any], bundle: str, rootfs: str, host: HostInfo,
                                      config["domainname"]))
 
     _plan_rootfs(plan, config, bundle, rootfs, linux, host, no_pivot)
-    has_sync_hooks = any(hooks.get(n) for n in HOOKS_OF_CREATE)
-    plan.sync_hooks = has_sync_hooks
     if process is not None:
         _plan_process(plan, process, host, preserve_fds, hooks, linux, listen_fds=listen_fds,
                       fifo_fd=fifo_fd, compile_seccomp=compile_seccomp)
