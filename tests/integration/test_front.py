@@ -135,3 +135,22 @@ def test_errors_are_the_python_cli_s(env, args):
     assert env.state(stopped)["status"] == "stopped"
     for cid in (running, stopped):
         assert env.pyrunc("delete", "-f", cid).returncode == 0
+
+
+def test_the_front_end_starts_python_without_the_site_module(env):
+    """(README: `python -I -S`, the package's directory on sys.path) The
+    process the front-end became, seen while the container runs."""
+    from .conftest import readline
+    spec = env.spec(["sh", "-c", "echo up; read x; true"])
+    r_in, w_in = os.pipe()
+    p = subprocess.Popen([FRONT, "--root", env.state_root, "run", "-b", env.bundle(spec),
+                          env.cid()], stdin=r_in, stdout=subprocess.PIPE)
+    os.close(r_in)
+    try:
+        assert readline(p.stdout) == "up\n"
+        with open("/proc/%d/cmdline" % p.pid, "rb") as f:
+            argv = f.read().split(b"\0")
+        assert argv[1:3] == [b"-I", b"-S"], argv
+    finally:
+        os.close(w_in)
+        assert p.wait(timeout=30) == 0

@@ -45,3 +45,10 @@ def test_state_py_obeys_them():
             assert type(e).__name__ == "BadArgument"
         else:
             raise AssertionError(bad)
+
+
+def test_the_type_stub_names_every_constant_with_its_type():
+    """(src/pyrunc/_statedir.pyi, for mypy: the header's names, typed)"""
+    stub = dict(re.findall(r"^(\w+): (\w+)$", _read("src", "pyrunc", "_statedir.pyi"), re.M))
+    built = {n: type(v).__name__ for n, v in vars(_statedir).items() if n.isupper()}
+    assert stub == built
