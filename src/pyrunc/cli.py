@@ -274,7 +274,9 @@ def parse_duration(text: str) -> float:
 
 
 def cmd_events(g: Args, o: Args, a: list[str]) -> int:
+    import gc
     from .jsonio import dumps
+    gc.enable()     # (the front-end turns it off for short calls; this one lives on)
     interval = parse_duration(o.interval)
 
     def emit(event: Event) -> None:
