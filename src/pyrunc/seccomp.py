@@ -78,7 +78,7 @@ def compile_filter(section: dict[str, Any], warn: Callable[[str], None],
         assert cache_dir is not None   # (for mypy: path is set only with it)
         try:
             os.makedirs(cache_dir, 0o700, exist_ok=True)
-            write_atomic(path, marshal.dumps((program, flags, warnings)))
+            write_atomic(path, marshal.dumps((program, flags, warnings)), durable=True)
         except OSError:
             pass  # a cache only
     return program, len(program) // 8, flags
