@@ -1939,6 +1939,44 @@ int pyrunc_send_fds(int sock, const void *buf, size_t len, const int *fds, int n
     return 0;
 }
 
+int pyrunc_recv_fd(int sock, void *buf, size_t len, int *fd)
+{
+    union fds_control u;
+    struct iovec iov;
+    struct msghdr msg;
+    struct cmsghdr *cm;
+    ssize_t n;
+    size_t i, count;
+    int got;
+
+    *fd = -1;
+    do {
+        iov.iov_base = buf;
+        iov.iov_len = len;
+        memset(&msg, 0, sizeof(msg));
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = u.buf;
+        msg.msg_controllen = sizeof(u.buf);
+        n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+            continue;
+        count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (i = 0; i < count; i++) {
+            memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+            if (*fd < 0)
+                *fd = got;
+            else
+                close(got);
+        }
+    }
+    return (int)n;
+}
+
 int pyrunc_bind_private(const char *path)
 {
     if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)

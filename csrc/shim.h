@@ -191,6 +191,11 @@ int pyrunc_bind_private(const char *path);
 int pyrunc_open_in_root(int dirfd, const char *path, int flags);
 /* Send buf with fds[0..n) (SCM_RIGHTS) on a SOCK_SEQPACKET socket. */
 int pyrunc_send_fds(int sock, const void *buf, size_t len, const int *fds, int n);
+/* Receive one message (at most len bytes) on a SOCK_SEQPACKET socket, and
+ * in *fd the fd that came with it (SCM_RIGHTS, close-on-exec) or -1; any
+ * further fds are closed.  The message's length (0: the peer is gone) or
+ * -errno. */
+int pyrunc_recv_fd(int sock, void *buf, size_t len, int *fd);
 int pyrunc_umount_detach(const char *path);
 /* cgroup v2 device rules: load a BPF_PROG_TYPE_CGROUP_DEVICE program of
  * n_insns instructions, attach it to the cgroup directory and detach the

@@ -21,7 +21,6 @@ import os
 from . import state as st
 from .cgroups import Cgroups
 from .errors import ContainerNotFound, PyruncError, WrongState, quote, strerror
-from .hooks import run_hooks_warn
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -182,6 +181,7 @@ class Container:
             finally:
                 os.close(fd)
             if hooks.get("poststart"):
+                from .hooks import run_hooks_warn   # (hooks.py: only where there are hooks)
                 run_hooks_warn(hooks, "poststart",
                                st.hook_state(self.id, "running", state["pid"], state["bundle"],
                                              state.get("annotations")), self.runtime.log.warn)
@@ -392,6 +392,7 @@ class Container:
             hooks = state.get("hooks") or {}
             done = undo(state, warn)
             if hooks.get("poststop"):
+                from .hooks import run_hooks_warn
                 run_hooks_warn(hooks, "poststop",
                                st.hook_state(sd.id, "stopped", 0, state["bundle"],
                                              state.get("annotations")), warn)

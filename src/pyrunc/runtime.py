@@ -23,7 +23,6 @@ from .cgroups import Cgroups
 from .container import Container, State, stdio_fds, undo, write_pid_file
 from .errors import PyruncError, SpawnError, strerror
 from .files import write_once
-from .hooks import run_hooks
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -230,6 +229,7 @@ class Runtime:
                     assert plan.bind_sources is not None   # (SYNC_SOURCES: there is a list)
                     reply, fds = _open_bind_sources(first_pid, plan.bind_sources)
                 if sync_id & SYNC_HOOKS:
+                    from .hooks import run_hooks   # (hooks.py: only where there are hooks)
                     # runc gives the hooks of create the status "created"
                     # (runtime-tools hooks_stdin checks it for prestart).
                     created = st.hook_state(sd.id, "created", child.pid, bundle, annotations)

@@ -7,15 +7,12 @@ the protocol and nothing of cgroups or hooks.
 from __future__ import annotations
 
 import os
-import struct
 import sys
 
 from .errors import SpawnError, strerror
-from .hooks import wait_status_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import _socket
     from typing import Any, Callable, Mapping, Sequence
 
     from .plan import SpawnPlan
@@ -31,7 +28,6 @@ if TYPE_CHECKING:
 else:
     from ._shim import ffi, lib
 
-MSG = struct.Struct("iiiiq")  # struct pyrunc_msg
 
 # enum pyrunc_detail -> what it adds to the failing step's words
 DETAILS = {
@@ -51,9 +47,9 @@ DETAILS = {
 _U64_WRAP = 1 << 64
 _I64_MAX = (1 << 63) - 1
 
-_SLOTS_INT = ("flags", "a", "b", "c", "d")
-_SLOTS_STR = ("s1", "s2", "s3", "s4")
-_SLOTS_VEC = ("v1", "v2")
+# struct pyrunc_op's slots by the kind of value they hold
+_SLOT_KINDS = {"flags": "int", "a": "int", "b": "int", "c": "int", "d": "int",
+               "s1": "str", "s2": "str", "s3": "str", "s4": "str", "v1": "vec", "v2": "vec"}
 
 
 class Child:
@@ -69,28 +65,51 @@ class Child:
         self.sock = -1
         self.cgroup_fd = -1   # a cgroup2 directory to clone into
         self.reaped: set[int] = set()
-        # a _socket.socket over self.sock, if any
-        self._sock_obj: _socket.socket | None = None
+        self._msg: Any = None   # a struct pyrunc_msg * and an int * to receive into
+        self._fd: Any = None
         steps = plan.steps
         ops = ffi.new("struct pyrunc_op[]", len(steps))
+        # Every string of the plan goes into one buffer (one allocation,
+        # not one per string): 8-aligned, each NUL-terminated; the slots
+        # point into it once it exists.
+        blob: list[bytes] = []
+        size = 0
+        at: list[tuple[Any, str, int]] = []            # (op, slot, offset)
+        vectors: list[tuple[Any, str, list[int]]] = []  # (op, slot, offsets)
+
+        def place(v: str | bytes) -> int:
+            nonlocal size
+            b = v.encode() if isinstance(v, str) else v
+            offset = size
+            pad = -(len(b) + 1) % 8
+            blob.append(b + bytes(1 + pad))
+            size += len(b) + 1 + pad
+            return offset
         for i, step in enumerate(steps):
             op = ops[i]
-            op.kind = getattr(lib, "PYRUNC_OP_" + step.kind)
+            op.kind = getattr(lib, "PYRUNC_OP_" + step.KIND)
             # (the values of each kind of slot are its kind's: ints,
-            # strings or bytes, string vectors; cffi takes them)
+            # strings or bytes, string vectors)
             slots: Mapping[str, Any] = step.slots
-            for name in _SLOTS_INT:
-                v = slots.get(name)
-                if v:
-                    setattr(op, name, v - _U64_WRAP if v > _I64_MAX else v)
-            for name in _SLOTS_STR:
-                v = slots.get(name)
-                if v is not None:
-                    setattr(op, name, self._cstr(v))
-            for name in _SLOTS_VEC:
-                v = slots.get(name)
-                if v is not None:
-                    setattr(op, name, self._cvec(v))
+            for name, v in slots.items():
+                kind = _SLOT_KINDS[name]
+                if kind == "int":
+                    if v:
+                        setattr(op, name, v - _U64_WRAP if v > _I64_MAX else v)
+                elif kind == "str":
+                    at.append((op, name, place(v)))
+                else:
+                    vectors.append((op, name, [place(x) for x in v]))
+        buf = ffi.new("char[]", b"".join(blob))
+        self.keep.append(buf)
+        for op, name, offset in at:
+            setattr(op, name, buf + offset)
+        for op, name, offsets in vectors:
+            arr = ffi.new("char *[]", len(offsets) + 1)
+            for j, offset in enumerate(offsets):
+                arr[j] = buf + offset
+            self.keep.append(arr)
+            setattr(op, name, arr)
         self.ops = ops
         self.payload_size = 1 << 16
         self.payload = ffi.new("char[]", self.payload_size)
@@ -101,18 +120,6 @@ class Child:
         self.cplan.ops = ops
         self.cplan.payload = self.payload
         self.cplan.payload_size = self.payload_size
-
-    def _cstr(self, s: str | bytes) -> Any:   # a cffi char[]
-        b = ffi.new("char[]", s.encode() if isinstance(s, str) else s)
-        self.keep.append(b)
-        return b
-
-    def _cvec(self, items: Sequence[str | bytes]) -> Any:   # a cffi char *[]
-        arr = ffi.new("char *[]", len(items) + 1)
-        for i, s in enumerate(items):
-            arr[i] = self._cstr(s)
-        self.keep.append(arr)
-        return arr
 
     def spawn(self) -> None:
         fds = ffi.new("int[2]")
@@ -147,14 +154,13 @@ class Child:
         has them (or None) and the fds to pass with them (closed here); on_seccomp_fd(fd, pid) takes the seccomp
         notify listener fd and on_console_fd(fd) the pty master; run closes
         both afterwards."""
-        recv = self._receiver(on_seccomp_fd is not None or on_console_fd is not None)
         while True:
-            data, fd = recv()
-            if not data:
+            msg, fd = self._recv()
+            if msg is None:
                 if until_exec:
                     return
                 raise SpawnError(self._died_text())
-            mtype, op, err, pid, arg = MSG.unpack(data[:MSG.size])
+            mtype, op, err, pid, arg = msg.type, msg.op, msg.err, msg.pid, msg.arg
             if fd >= 0:
                 try:
                     if mtype == lib.PYRUNC_MSG_SECCOMP_FD and on_seccomp_fd is not None:
@@ -200,41 +206,36 @@ class Child:
         if r < 0:
             raise SpawnError("send to the child: %s" % os.strerror(-r))
 
-    def _receiver(self, with_fds: bool) -> Callable[[], tuple[bytes, int]]:
-        """A function returning (message, received fd or -1).  Only a
-        container whose seccomp filter notifies sends an fd; the socket
-        module is for that case alone (_socket: no enum import)."""
-        if not with_fds:
-            sock = self.sock
-            return lambda: (os.read(sock, 256), -1)
-        import _socket
-        s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET, 0, self.sock)
-        space = _socket.CMSG_SPACE(4)
-
-        def recv() -> tuple[bytes, int]:
-            data, ancdata, _, _ = s.recvmsg(256, space)
-            fd = -1
-            for level, kind, payload in ancdata:
-                if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
-                    fd = int.from_bytes(payload[:4], sys.byteorder, signed=True)
-            return data, fd
-        self._sock_obj = s   # keeps the fd's owner alive; detached in close
-        return recv
+    def _recv(self) -> tuple[Any, int]:
+        """The child's next struct pyrunc_msg (None: it is gone, or it
+        exec'd) and the fd that came with it or -1 (a seccomp notify
+        listener, a pty master)."""
+        if self._msg is None:
+            self._msg = ffi.new("struct pyrunc_msg *")
+            self._fd = ffi.new("int *")
+        size = ffi.sizeof("struct pyrunc_msg")
+        n = lib.pyrunc_recv_fd(self.sock, self._msg, size, self._fd)
+        if n < 0:
+            raise OSError(-n, os.strerror(-n))
+        if n == 0:
+            return None, -1
+        if n != size:
+            raise SpawnError("a message of %d bytes from the child (not %d)" % (n, size))
+        return self._msg, int(self._fd[0])
 
     def error_after_start(self) -> str | None:
         """Once the container is started: the words of the error of a step
         up to execve, or None when it exec'd (execve closes the child's
         end of the socket) or died without one."""
         try:
-            data = os.read(self.sock, 256)
-        except OSError:
+            msg, fd = self._recv()
+        except (OSError, SpawnError):
             return None
-        if len(data) < MSG.size:
+        if fd >= 0:
+            os.close(fd)
+        if msg is None or msg.type != lib.PYRUNC_MSG_ERROR:
             return None
-        mtype, op, err, pid, arg = MSG.unpack(data[:MSG.size])
-        if mtype != lib.PYRUNC_MSG_ERROR:
-            return None
-        return self.describe_error(op, err, arg, pid)
+        return self.describe_error(msg.op, msg.err, msg.arg, msg.pid)
 
     def describe_error(self, index: int, err: int, detail: int, status: int) -> str:
         steps = self.plan.steps
@@ -248,6 +249,7 @@ class Child:
         if detail in DETAILS:
             return "%s: %s" % (desc, DETAILS[detail])
         if detail == lib.PYRUNC_DETAIL_HOOK_STATUS:
+            from .hooks import wait_status_text   # (hooks.py: only where there are hooks)
             return "%s: %s" % (desc, wait_status_text(status))
         if index < len(steps) and steps[index].kind == "LOOKUP":
             name = steps[index].slots["s1"]
@@ -263,6 +265,7 @@ class Child:
         status = self._reap(self.pid)
         if status is None:
             return "container init exited before it was set up"
+        from .hooks import wait_status_text
         return "container init exited before it was set up: %s" % wait_status_text(status)
 
     def _reap(self, pid: int) -> int | None:
@@ -276,9 +279,6 @@ class Child:
         return status
 
     def close(self) -> None:
-        if self._sock_obj is not None:
-            self._sock_obj.detach()
-            self._sock_obj = None
         if self.sock >= 0:
             os.close(self.sock)
             self.sock = -1

@@ -2,6 +2,8 @@
 either (tests/unit/test_hot_path_imports.py has the others)."""
 from support.hotpath import HEAVY, imported_by
 
+NOT_FOR_PLAIN = {"_socket", "struct", "pyrunc.hooks"}
+
 
 def test_create_and_run_import_nothing_heavy(env):
     created = env.cid()
@@ -10,4 +12,7 @@ def test_create_and_run_import_nothing_heavy(env):
         r, mods = imported_by(env.state_root, args)
         assert r.returncode == 0, r.stderr[-2000:]
         assert "pyrunc.spawn" in mods and not mods & HEAVY, sorted(mods & HEAVY)
+        # (the shim reads the child's messages: no _socket, a library to load,
+        # nor struct; hooks.py only for a config with hooks)
+        assert not mods & NOT_FOR_PLAIN, sorted(mods & NOT_FOR_PLAIN)
     assert env.pyrunc("delete", "-f", created).returncode == 0
