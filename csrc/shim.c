@@ -1566,23 +1566,54 @@ union fds_control {
     struct cmsghdr align;
 };
 
-/* The fds of a sync reply: its payload holds one byte per slot, non-zero
- * where the next fd is that slot's (the bind sources the runtime opened). */
-static void take_passed_fds(struct child *c, struct msghdr *msg)
+/* Receive one message on a SOCK_SEQPACKET socket, and the fds that came
+ * with it (SCM_RIGHTS, close-on-exec): the first max go into fds (*n_fds of
+ * them), any more are closed.  The message's length or -errno.  The
+ * child's sync replies and the runtime's messages from the child. */
+static ssize_t recv_with_fds(int sock, void *buf, size_t len, int *fds, int max, int *n_fds)
 {
+    union fds_control u;
+    struct iovec iov;
+    struct msghdr msg;
     struct cmsghdr *cm;
-    int fds[PYRUNC_MAX_PASSED_FDS];
-    int n = 0, used = 0, i;
+    ssize_t n;
+    size_t i, count;
+    int fd;
 
-    for (cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+    *n_fds = 0;
+    do {
+        iov.iov_base = buf;
+        iov.iov_len = len;
+        memset(&msg, 0, sizeof(msg));
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = u.buf;
+        msg.msg_controllen = sizeof(u.buf);
+        n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
         if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
             continue;
-        i = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-        if (i > PYRUNC_MAX_PASSED_FDS - n)
-            i = PYRUNC_MAX_PASSED_FDS - n;
-        memcpy(fds + n, CMSG_DATA(cm), (size_t)i * sizeof(int));
-        n += i;
+        count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (i = 0; i < count; i++) {
+            memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+            if (*n_fds < max)
+                fds[(*n_fds)++] = fd;
+            else
+                close(fd);
+        }
     }
+    return n;
+}
+
+/* The fds of a sync reply: its payload holds one byte per slot, non-zero
+ * where the next fd is that slot's (the bind sources the runtime opened). */
+static void take_passed_fds(struct child *c, const int *fds, int n)
+{
+    int used = 0, i;
+
     if (n == 0)
         return;
     c->n_srcfd = 0;
@@ -1594,26 +1625,16 @@ static void take_passed_fds(struct child *c, struct msghdr *msg)
 
 static int op_sync(struct child *c, struct pyrunc_op *op)
 {
-    union fds_control u;
-    struct iovec iov;
-    struct msghdr msg;
+    int fds[PYRUNC_MAX_PASSED_FDS], n_fds;
     ssize_t n;
 
     send_msg(c, PYRUNC_MSG_SYNC, 0, 0, (int)getpid(), op->a);
-    do {
-        iov.iov_base = c->plan->payload;
-        iov.iov_len = c->plan->payload_size;
-        memset(&msg, 0, sizeof(msg));
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = u.buf;
-        msg.msg_controllen = sizeof(u.buf);
-        n = recvmsg(c->plan->sync_fd, &msg, MSG_CMSG_CLOEXEC);
-    } while (n < 0 && errno == EINTR);
+    n = recv_with_fds(c->plan->sync_fd, c->plan->payload, c->plan->payload_size, fds,
+                      PYRUNC_MAX_PASSED_FDS, &n_fds);
     if (n <= 0)
         _exit(1);   /* the parent went away: nothing to report to */
     c->payload_len = (size_t)n;
-    take_passed_fds(c, &msg);
+    take_passed_fds(c, fds, n_fds);
     return 0;
 }
 
@@ -1941,39 +1962,11 @@ int pyrunc_send_fds(int sock, const void *buf, size_t len, const int *fds, int n
 
 int pyrunc_recv_fd(int sock, void *buf, size_t len, int *fd)
 {
-    union fds_control u;
-    struct iovec iov;
-    struct msghdr msg;
-    struct cmsghdr *cm;
-    ssize_t n;
-    size_t i, count;
-    int got;
+    int n_fds;
+    ssize_t n = recv_with_fds(sock, buf, len, fd, 1, &n_fds);
 
-    *fd = -1;
-    do {
-        iov.iov_base = buf;
-        iov.iov_len = len;
-        memset(&msg, 0, sizeof(msg));
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = u.buf;
-        msg.msg_controllen = sizeof(u.buf);
-        n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return -errno;
-    for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
-        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-            continue;
-        count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        for (i = 0; i < count; i++) {
-            memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-            if (*fd < 0)
-                *fd = got;
-            else
-                close(got);
-        }
-    }
+    if (n_fds == 0)
+        *fd = -1;
     return (int)n;
 }
 

@@ -7,7 +7,6 @@ the protocol and nothing of cgroups or hooks.
 from __future__ import annotations
 
 import os
-import sys
 
 from .errors import SpawnError, strerror
 
@@ -27,7 +26,6 @@ if TYPE_CHECKING:
                                         Sequence[int]]]
 else:
     from ._shim import ffi, lib
-
 
 # enum pyrunc_detail -> what it adds to the failing step's words
 DETAILS = {
@@ -65,8 +63,9 @@ class Child:
         self.sock = -1
         self.cgroup_fd = -1   # a cgroup2 directory to clone into
         self.reaped: set[int] = set()
-        self._msg: Any = None   # a struct pyrunc_msg * and an int * to receive into
-        self._fd: Any = None
+        # what the child's messages are received into (_recv)
+        self._msg = ffi.new("struct pyrunc_msg *")
+        self._fd = ffi.new("int *")
         steps = plan.steps
         ops = ffi.new("struct pyrunc_op[]", len(steps))
         # Every string of the plan goes into one buffer (one allocation,
@@ -210,9 +209,6 @@ class Child:
         """The child's next struct pyrunc_msg (None: it is gone, or it
         exec'd) and the fd that came with it or -1 (a seccomp notify
         listener, a pty master)."""
-        if self._msg is None:
-            self._msg = ffi.new("struct pyrunc_msg *")
-            self._fd = ffi.new("int *")
         size = ffi.sizeof("struct pyrunc_msg")
         n = lib.pyrunc_recv_fd(self.sock, self._msg, size, self._fd)
         if n < 0:
