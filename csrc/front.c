@@ -90,11 +90,7 @@ static const char *package_parent(void)
  * the working directory chooses what the runtime imports.  -S: no site
  * module (1-2 ms of every call: .pth files, sitecustomize); the package's
  * own directory goes on sys.path instead, and cli.boot() runs site after
- * all if the dependencies are not beside it.  gc.disable(): a call lives
- * for milliseconds and frees its objects by reference count; the cyclic
- * collector's passes over every module and class object as they are
- * imported cost ~2 ms of each create (measured).  `events`, the command
- * that lives on and allocates as it goes, turns it back on. */
+ * all if the dependencies are not beside it. */
 static void __attribute__((noreturn)) python_cli(void)
 {
     const char *py = python_path();
@@ -111,11 +107,11 @@ static void __attribute__((noreturn)) python_cli(void)
     if (parent != NULL && setenv("PYRUNC_PACKAGE_PARENT", parent, 1) == 0) {
         args[n++] = "-S";
         args[n++] = "-c";
-        args[n++] = "import gc, os, sys; gc.disable(); sys.path.append(os.environ.pop('PYRUNC_PACKAGE_PARENT')); "
+        args[n++] = "import os, sys; sys.path.append(os.environ.pop('PYRUNC_PACKAGE_PARENT')); "
                     "from pyrunc.cli import boot; boot()";
     } else {
         args[n++] = "-c";
-        args[n++] = "import gc; gc.disable(); from pyrunc.cli import main; main()";
+        args[n++] = "from pyrunc.cli import main; main()";
     }
     for (i = 1; i < g_argc; i++)
         args[n++] = g_argv[i];
