@@ -292,8 +292,10 @@ def test_a_frozen_cgroup_is_refused(env):
     """(pyrunc's run -d hung there before)"""
     top = "/pyrunc-parity-%s" % env.marker
     with open("/proc/self/mountinfo") as f:
+        # (the host's hierarchies: not those a container without a mount
+        # namespace, of another test running meanwhile, has under its rootfs)
         mounts = [(line.split()[4], line.split(" - ")[1].split()[0]) for line in f
-                  if " - cgroup" in line]
+                  if " - cgroup" in line and line.split()[4].startswith("/sys/fs/cgroup")]
     v1_freezer = [m for m, kind in mounts if kind == "cgroup" and m.endswith("/freezer")]
     # the freezer: v1's freezer.state, or (pure v2) cgroup.freeze
     state, frozen, thawed = (("freezer.state", "FROZEN", "THAWED") if v1_freezer else
