@@ -1233,19 +1233,67 @@ static int op_chdir(struct child *c, int index, struct pyrunc_op *op)
     return 0;
 }
 
+/* A number the planner wrote in decimal (a vector slot holds strings). */
+static unsigned long long decimal(const char *s)
+{
+    unsigned long long v = 0;
+    for (; *s; s++)
+        v = v * 10 + (unsigned long long)(*s - '0');
+    return v;
+}
+
+/* struct sched_attr of sched_setattr(2), its first version (48 bytes) */
+struct pyrunc_sched_attr {
+    uint32_t size, policy;
+    uint64_t flags;
+    int32_t nice;
+    uint32_t priority;
+    uint64_t runtime, deadline, period;
+};
+
+static int op_sched(struct pyrunc_op *op)
+{
+    struct pyrunc_sched_attr attr;
+
+    memset(&attr, 0, sizeof(attr));
+    attr.size = sizeof(attr);
+    attr.policy = (uint32_t)op->a;
+    attr.nice = (int32_t)op->b;
+    attr.priority = (uint32_t)op->c;
+    attr.flags = (uint64_t)op->d;
+    if (op->v1 && op->v1[0] && op->v1[1] && op->v1[2]) {
+        attr.runtime = decimal(op->v1[0]);
+        attr.deadline = decimal(op->v1[1]);
+        attr.period = decimal(op->v1[2]);
+    }
+    return syscall(SYS_sched_setattr, 0, &attr, 0) < 0 ? -errno : 0;
+}
+
+static int op_affinity(struct pyrunc_op *op)
+{
+    /* no mask: all the CPUs a kernel may have (it keeps those it has
+     * and the cpuset allows), so that the runtime's own affinity is not
+     * inherited (runc resets it so) */
+    static unsigned long every[8192 / (8 * sizeof(unsigned long))];
+    const void *mask = op->s1;
+    size_t len = (size_t)op->a;
+
+    if (!mask) {
+        memset(every, 0xff, sizeof(every));
+        mask = every;
+        len = sizeof(every);
+    }
+    return syscall(SYS_sched_setaffinity, 0, len, mask) < 0 ? -errno : 0;
+}
+
 static int op_user(struct pyrunc_op *op)
 {
     static gid_t groups[NGROUPS_MAX > 65536 ? 65536 : NGROUPS_MAX];
     size_t n = 0;
 
     if (op->v1)
-        for (; op->v1[n] && n < sizeof(groups) / sizeof(groups[0]); n++) {
-            const char *s = op->v1[n];
-            unsigned long v = 0;
-            for (; *s; s++)
-                v = v * 10 + (unsigned long)(*s - '0');
-            groups[n] = (gid_t)v;
-        }
+        for (; op->v1[n] && n < sizeof(groups) / sizeof(groups[0]); n++)
+            groups[n] = (gid_t)decimal(op->v1[n]);
     if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
         return -errno;
     if (setgroups(n, groups) < 0 && !(errno == EPERM && n == 0))
@@ -1778,6 +1826,17 @@ static int run_op(struct child *c, struct pyrunc_op *op, int index)
         return op_chroot(c);
     case PYRUNC_OP_PERSONALITY:
         return personality((unsigned long)op->a) < 0 ? -errno : 0;
+    case PYRUNC_OP_SCHED:
+        return op_sched(op);
+    case PYRUNC_OP_IOPRIO:
+        /* 2: IOPRIO_WHO_PGRP, 0: the caller's group */
+        return syscall(SYS_ioprio_set, 2, 0, (int)op->a) < 0 ? -errno : 0;
+    case PYRUNC_OP_MEMPOLICY:
+        /* (the kernel reads maxnode - 1 bits of the mask) */
+        return syscall(SYS_set_mempolicy, (int)op->a, op->s1,
+                       op->s1 ? (unsigned long)op->b + 1 : 0UL) < 0 ? -errno : 0;
+    case PYRUNC_OP_AFFINITY:
+        return op_affinity(op);
     case PYRUNC_OP_REMOUNT_ROOT: {
         int fd = open("/", O_PATH | O_CLOEXEC), r = 0;
         unsigned long keep;

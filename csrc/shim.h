@@ -114,6 +114,17 @@ enum pyrunc_op_kind {
                                 peer with TIOCGPTPEER, send the master up
                                 (PYRUNC_MSG_CONSOLE_FD), make the peer the
                                 controlling terminal and stdio */
+    PYRUNC_OP_SCHED,         /* sched_setattr(2) of the process: a policy,
+                                b nice, c priority, d SCHED_FLAG_* bits,
+                                v1 runtime, deadline, period (decimal, ns) */
+    PYRUNC_OP_IOPRIO,        /* a = ioprio value (class << 13 | level) for
+                                the process group (ioprio_set(2)) */
+    PYRUNC_OP_MEMPOLICY,     /* a = MPOL_* mode | MPOL_F_* flags, s1 the
+                                node mask (unsigned longs) of b bits, or
+                                NULL: no nodes (set_mempolicy(2)) */
+    PYRUNC_OP_AFFINITY,      /* s1 a CPU mask of a bytes (unsigned longs),
+                                or NULL: every CPU the kernel may have
+                                (sched_setaffinity(2)) */
 };
 
 /* At most this many fds come with one sync reply (the kernel's

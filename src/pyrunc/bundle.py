@@ -16,7 +16,8 @@ from . import jsonio
 
 from .errors import ConfigError, strerror
 from .linux import RLIMITS
-from .tables import DEVICE_TYPES, HOOK_KINDS, NAMESPACE_TYPES, PROPAGATIONS
+from .tables import (DEVICE_TYPES, HOOK_KINDS, NAMESPACE_TYPES, PROCESS_SCHED_FIELDS,
+                     PROPAGATIONS)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -316,6 +317,7 @@ KINDS = {
     "string": _string, "bool": _bool, "object": _object, "strings": _strings,
     "array": _array, "string_map": _string_map,
     "int": _ranged(-(1 << 63), (1 << 63) - 1, "int64"),
+    "int32": _ranged(-(1 << 31), (1 << 31) - 1, "int32"),
     "uint": _ranged(0, (1 << 64) - 1, "uint64"),
     "u32": _ranged(0, U32_MAX, "uint32"),
     "u16": _ranged(0, (1 << 16) - 1, "uint16"),
@@ -420,6 +422,9 @@ def _check_process(ck: _Checker, process: dict[str, Any]) -> None:
     for rl, path in _typed_entries(ck, process, "rlimits", "process", RLIMITS, "rlimit"):
         ck.field(rl, "soft", path, "uint", required=True)
         ck.field(rl, "hard", path, "uint", required=True)
+    if any(k in process for k in PROCESS_SCHED_FIELDS):
+        from .procattrs import check_process as check_attrs
+        check_attrs(ck, process)
 
 
 def _typed_entries(ck: _Checker, parent: dict[str, Any], key: str, where: str,
@@ -483,6 +488,9 @@ def _check_linux(ck: _Checker, linux: dict[str, Any]) -> None:
     resources = ck.field(linux, "resources", "linux", "object")
     if resources is not None:
         _check_resources(ck, resources, "linux.resources")
+    if "memoryPolicy" in linux:
+        from .procattrs import check_memory_policy
+        check_memory_policy(ck, linux)
     offsets = ck.field(linux, "timeOffsets", "linux", "object") or {}
     for clock, value in offsets.items():
         path = "linux.timeOffsets.%s" % clock

@@ -34,6 +34,7 @@ def document(version: str) -> dict[str, Any]:
         lib: Any   # (the compiled cffi shim has no stubs)
     else:
         from ._shim import lib
+    from .procattrs import MPOL_FLAGS, MPOL_MODES
     from .seccomp import arch_name
     arches = [a for a in SECCOMP_ARCHES
               if lib.seccomp_arch_resolve_name(arch_name(a).encode()) != 0]
@@ -54,6 +55,7 @@ def document(version: str) -> dict[str, Any]:
                         "knownFlags": sorted(FLAGS), "supportedFlags": sorted(supported)},
             "apparmor": {"enabled": True},
             "selinux": {"enabled": True},
+            "memoryPolicy": {"modes": list(MPOL_MODES), "flags": list(MPOL_FLAGS)},
             "intelRdt": {"enabled": False},
             "mountExtensions": {"idmap": {"enabled": False}},
         },

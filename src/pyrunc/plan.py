@@ -15,7 +15,8 @@ import posixpath
 from . import linux as L
 from . import steps as S
 from .tables import (DEFAULT_DEVICES, DEV_SYMLINKS, DEVICE_TYPE_BITS, HOOKS_OF_CREATE,
-                     JOIN_ORDER, MOUNT_FLAGS, NAMESPACE_FLAGS, PROPAGATION_FLAGS)
+                     JOIN_ORDER, MOUNT_FLAGS, NAMESPACE_FLAGS, PROCESS_SCHED_FIELDS,
+                     PROPAGATION_FLAGS)
 from .bundle import PROC_MOUNTS_ALLOWED, clean_path, is_bind
 from .errors import ConfigError
 from .validate import check_semantics
@@ -571,6 +572,16 @@ def make_exec_plan(config: dict[str, Any], process: dict[str, Any], host: HostIn
     _plan_first_steps(plan, lock_fd, stdio)
     linux = config.get("linux") or {}
     kinds = {ns["type"] for ns in linux.get("namespaces") or ()}
+    # an exec process without a scheduler, I/O priority or exec CPU
+    # affinity of its own takes the container's process's (runc)
+    base = config.get("process") or {}
+    inherited = {k: base[k] for k in PROCESS_SCHED_FIELDS if k in base and k not in process}
+    if inherited:
+        process = {**process, **inherited}
+    if process.get("execCPUAffinity", {}).get("initial"):
+        from .procattrs import affinity_mask
+        plan.add(S.Affinity("set the initial CPU affinity",
+                            affinity_mask(process, "initial")))
     plan.self_join = True
     # (not CLONE_INTO_CGROUP on v2: in a frozen cgroup, exec --ignore-paused,
     # the child would stop before it closes its copy of the state lock)
@@ -634,6 +645,8 @@ def _plan_process(plan: SpawnPlan, process: dict[str, Any], host: HostInfo, pres
             value |= L.PERSONALITY_FLAGS[flag]
         plan.add(S.Personality("set personality %s" % persona["domain"], value))
     _plan_lsm_labels(plan, process, host)
+    # (as root still: a real-time policy, a lower nice, need CAP_SYS_NICE)
+    _plan_sched(plan, process, config_linux or {}, entering)
     caps = process.get("capabilities")
     last = host.cap_last_cap
     if caps is not None:
@@ -717,6 +730,27 @@ def _plan_process(plan: SpawnPlan, process: dict[str, Any], host: HostInfo, pres
     # runc's words (the child prints them itself if the runtime is gone)
     plan.add(S.Exec("exec %s" % args[0], args, env, listen_pid_at))
     _words_after_start(plan)
+
+
+def _plan_sched(plan: SpawnPlan, process: dict[str, Any], linux: dict[str, Any],
+                entering: bool) -> None:
+    """Scheduler, I/O priority, memory policy (procattrs.py, imported only
+    when the config has them) and the CPU affinity, which is reset, as by
+    runc, to every CPU the container's cpuset allows (the runtime's own is
+    not the container's), or for an exec process set to
+    execCPUAffinity.final if it has one."""
+    final = None
+    if any(k in process for k in PROCESS_SCHED_FIELDS) or "memoryPolicy" in linux:
+        from .procattrs import affinity_mask, plan_memory_policy, plan_sched
+        plan_sched(plan, process)
+        plan_memory_policy(plan, linux)
+        if entering:
+            final = affinity_mask(process, "final")
+            if final is None and affinity_mask(process, "initial") is not None:
+                # only an initial one: the kernel decides after the move
+                # (runtime-spec)
+                return
+    plan.add(S.Affinity("set CPU affinity" if final else "reset CPU affinity", final))
 
 
 def _words_after_start(plan: SpawnPlan) -> None:

@@ -413,6 +413,62 @@ class Personality(Step):
         self.persona = persona
 
 
+class Sched(Step):
+    """process.scheduler: sched_setattr(2) with a policy (SCHED_* number),
+    nice, priority, SCHED_FLAG_* bits and the deadline times (ns)."""
+    KIND = "SCHED"
+    LAYOUT = {"policy": "a", "nice": "b", "priority": "c", "sched_flags": "d", "times": "v1"}
+
+    def __init__(self, desc: str, policy: int, nice: int, priority: int, sched_flags: int,
+                 runtime: int, deadline: int, period: int) -> None:
+        self.desc = desc
+        self.words_to_child = False
+        self.policy = policy
+        self.nice = nice
+        self.priority = priority
+        self.sched_flags = sched_flags
+        self.times = [str(runtime), str(deadline), str(period)]
+
+
+class Ioprio(Step):
+    """process.ioPriority: the I/O priority (class << 13 | level) of the
+    process group."""
+    KIND = "IOPRIO"
+    LAYOUT = {"value": "a"}
+
+    def __init__(self, desc: str, value: int) -> None:
+        self.desc = desc
+        self.words_to_child = False
+        self.value = value
+
+
+class Mempolicy(Step):
+    """linux.memoryPolicy: set_mempolicy(2) with mode | flags and a node
+    mask of `bits` bits (None: no nodes)."""
+    KIND = "MEMPOLICY"
+    LAYOUT = {"mode": "a", "mask": "s1", "bits": "b"}
+
+    def __init__(self, desc: str, mode: int, mask: bytes | None) -> None:
+        self.desc = desc
+        self.words_to_child = False
+        self.mode = mode
+        self.mask = mask
+        self.bits = 8 * len(mask) if mask else 0
+
+
+class Affinity(Step):
+    """sched_setaffinity(2) of the process: a CPU mask, or None for every
+    CPU (the runtime's own affinity is not inherited)."""
+    KIND = "AFFINITY"
+    LAYOUT = {"mask": "s1", "size": "a"}
+
+    def __init__(self, desc: str, mask: bytes | None) -> None:
+        self.desc = desc
+        self.words_to_child = False
+        self.mask = mask
+        self.size = len(mask) if mask else 0
+
+
 class Bounding(Step):
     """Keep the capabilities of mask in the bounding set, up to last."""
     KIND = "BOUNDING"

@@ -33,6 +33,10 @@ NAMESPACE_FLAGS = {
 JOIN_ORDER = ("user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount")
 NAMESPACE_TYPES = tuple(NAMESPACE_FLAGS)
 
+# process fields of scheduling (procattrs.py) that an exec process takes
+# from the container's process when it has none of its own (runc)
+PROCESS_SCHED_FIELDS = ("scheduler", "ioPriority", "execCPUAffinity")
+
 # mount(8) options -> (set flags, clear flags)
 MOUNT_FLAGS = {
     "async": (0, L.MS_SYNCHRONOUS), "atime": (0, L.MS_NOATIME),

@@ -137,3 +137,13 @@ def test_features_lists_what_works(env):
     assert set(seccomp["supportedFlags"]) <= set(seccomp["knownFlags"])
     assert doc["linux"]["cgroup"]["v1"] and doc["linux"]["cgroup"]["v2"]
     assert doc["linux"]["mountExtensions"]["idmap"]["enabled"] is False
+    # every memory policy mode and flag listed is one a config may use
+    from pyrunc.bundle import check
+    from pyrunc.specgen import default_spec
+    policy = doc["linux"]["memoryPolicy"]
+    assert "MPOL_BIND" in policy["modes"] and "MPOL_F_STATIC_NODES" in policy["flags"]
+    for mode in policy["modes"]:
+        spec = default_spec()
+        nodes = "" if mode in ("MPOL_DEFAULT", "MPOL_LOCAL") else "0"
+        spec["linux"]["memoryPolicy"] = {"mode": mode, "nodes": nodes, "flags": policy["flags"]}
+        check(spec)
