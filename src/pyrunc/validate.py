@@ -64,6 +64,9 @@ def _check_sysctl(linux: dict[str, Any], new_ns: set[str], joined: set[str]) -> 
             kind = "network"
         elif name == "kernel.domainname":
             kind = "uts"
+        elif name.startswith("user."):
+            # the user.max_* counts are a user namespace's (runc 1.4)
+            kind = "user"
         else:
             raise ConfigError("linux.sysctl: %s is not in a namespace of the container: it would "
                               "change the host" % key)

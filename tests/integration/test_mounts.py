@@ -117,6 +117,33 @@ def test_sysctl_in_the_container_namespaces(env):
         assert f.read().strip() != "12345"
 
 
+def test_user_sysctls_are_the_user_namespaces(env, userns_rootfs):
+    """user.max_* counts belong to a user namespace (runc 1.4 allows them
+    with one); the host's stay as they are"""
+    spec = env.spec(["cat", "/proc/sys/user/max_user_namespaces",
+                     "/proc/sys/user/max_pid_namespaces"])
+    spec["root"]["path"] = userns_rootfs
+    spec["linux"]["namespaces"].append({"type": "user"})
+    spec["linux"]["uidMappings"] = spec["linux"]["gidMappings"] = [
+        {"containerID": 0, "hostID": 100000, "size": 65536}]
+    spec["linux"]["sysctl"] = {"user.max_user_namespaces": "7",
+                               "user/max_pid_namespaces": "9"}
+    with open("/proc/sys/user/max_user_namespaces") as f:
+        before = f.read()
+    r = env.run(spec)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["7", "9"]
+    with open("/proc/sys/user/max_user_namespaces") as f:
+        assert f.read() == before
+    # without a user namespace: refused, one line naming the key
+    del spec["linux"]["uidMappings"], spec["linux"]["gidMappings"]
+    spec["linux"]["namespaces"] = [n for n in spec["linux"]["namespaces"] if n["type"] != "user"]
+    r = env.run(spec)
+    assert r.returncode == 1
+    assert r.stderr.strip().endswith("linux.sysctl: user.max_user_namespaces needs a new or "
+                                     "joined user namespace: it would change the host's")
+
+
 def test_no_pivot_moves_the_rootfs_to_slash(env):
     r = env.pyrunc("run", "--no-pivot", "-b",
                    env.bundle(env.spec(["sh", "-c", "ls /bin/busybox; cat /etc/passwd"])),
