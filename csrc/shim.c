@@ -508,6 +508,35 @@ static int remount_bind(struct child *c, const char *path, unsigned long flags)
     return r;
 }
 
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+
+/* struct mount_attr of mount_setattr(2) */
+struct pyrunc_mount_attr {
+    uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+
+static int op_mount_setattr(struct child *c, struct pyrunc_op *op)
+{
+    struct pyrunc_mount_attr attr;
+    int fd = open_in_root(c, op->s1, O_PATH), r = 0;
+
+    if (fd < 0)
+        return fd;
+    memset(&attr, 0, sizeof(attr));
+    attr.attr_set = (uint64_t)op->a;
+    attr.attr_clr = (uint64_t)op->b;
+    if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+                sizeof(attr)) < 0)
+        r = -errno;
+    close(fd);
+    return r;
+}
+
 static int set_propagation(struct child *c, const char *path, unsigned long flags)
 {
     char p[64];
@@ -1826,6 +1855,8 @@ static int run_op(struct child *c, struct pyrunc_op *op, int index)
         return op_chroot(c);
     case PYRUNC_OP_PERSONALITY:
         return personality((unsigned long)op->a) < 0 ? -errno : 0;
+    case PYRUNC_OP_MOUNT_SETATTR:
+        return op_mount_setattr(c, op);
     case PYRUNC_OP_SCHED:
         return op_sched(op);
     case PYRUNC_OP_IOPRIO:

@@ -114,6 +114,9 @@ enum pyrunc_op_kind {
                                 peer with TIOCGPTPEER, send the master up
                                 (PYRUNC_MSG_CONSOLE_FD), make the peer the
                                 controlling terminal and stdio */
+    PYRUNC_OP_MOUNT_SETATTR, /* s1 root path, a attributes to set, b to
+                                clear (MOUNT_ATTR_*): mount_setattr(2),
+                                AT_RECURSIVE, of the mount there */
     PYRUNC_OP_SCHED,         /* sched_setattr(2) of the process: a policy,
                                 b nice, c priority, d SCHED_FLAG_* bits,
                                 v1 runtime, deadline, period (decimal, ns) */

@@ -7,7 +7,8 @@ import os
 from . import linux as L
 from .seccomp import ACTIONS, FLAGS, OPERATORS, libseccomp_version
 from .state import OCI_VERSION
-from .tables import HOOK_KINDS, MOUNT_FLAGS, NAMESPACE_FLAGS, PROPAGATION_FLAGS
+from .tables import (HOOK_KINDS, MOUNT_FLAGS, NAMESPACE_FLAGS, PROPAGATION_FLAGS,
+                     RECURSIVE_MOUNT_ATTRS)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -44,7 +45,8 @@ def document(version: str) -> dict[str, Any]:
         "ociVersionMin": "1.0.0",
         "ociVersionMax": OCI_VERSION,
         "hooks": list(HOOK_KINDS),
-        "mountOptions": sorted(set(MOUNT_FLAGS) | set(PROPAGATION_FLAGS)),
+        "mountOptions": sorted(set(MOUNT_FLAGS) | set(PROPAGATION_FLAGS) |
+                               set(RECURSIVE_MOUNT_ATTRS)),
         "linux": {
             "namespaces": sorted(NAMESPACE_FLAGS),
             "capabilities": list(L.CAPABILITIES),

@@ -16,7 +16,7 @@ from . import linux as L
 from . import steps as S
 from .tables import (DEFAULT_DEVICES, DEV_SYMLINKS, DEVICE_TYPE_BITS, HOOKS_OF_CREATE,
                      JOIN_ORDER, MOUNT_FLAGS, NAMESPACE_FLAGS, PROCESS_SCHED_FIELDS,
-                     PROPAGATION_FLAGS)
+                     PROPAGATION_FLAGS, RECURSIVE_MOUNT_ATTRS)
 from .bundle import PROC_MOUNTS_ALLOWED, clean_path, is_bind
 from .errors import ConfigError
 from .validate import check_semantics
@@ -125,6 +125,8 @@ def parse_mount_options(options: Iterable[str] | None) -> tuple[int, int, str]:
     propagation = 0
     data: list[str] = []
     for opt in options or ():
+        if opt in RECURSIVE_MOUNT_ATTRS:
+            continue    # (recursive_attrs)
         if opt in MOUNT_FLAGS:
             set_, clear = MOUNT_FLAGS[opt]
             flags = (flags | set_) & ~clear
@@ -133,6 +135,21 @@ def parse_mount_options(options: Iterable[str] | None) -> tuple[int, int, str]:
         else:
             data.append(opt)
     return flags, propagation, ",".join(data)
+
+
+def recursive_attrs(options: Iterable[str] | None) -> tuple[int, int]:
+    """-> (attributes to set, to clear) of the recursive options (rro,
+    rnosuid...), the later option winning over an earlier one."""
+    set_ = clear = 0
+    for opt in options or ():
+        if opt in RECURSIVE_MOUNT_ATTRS:
+            on, off = RECURSIVE_MOUNT_ATTRS[opt]
+            if off & L.MOUNT_ATTR__ATIME:
+                set_ = (set_ & ~L.MOUNT_ATTR__ATIME) | on
+                clear |= off
+            else:
+                set_, clear = (set_ | on) & ~off, (clear | off) & ~on
+    return set_, clear
 
 
 def map_text(mappings: Iterable[dict[str, Any]]) -> str:
@@ -366,6 +383,10 @@ def _plan_rootfs(plan: SpawnPlan, config: dict[str, Any], bundle: str, rootfs: s
         if dest == "/dev" and (flags & L.MS_BIND or kind == "bind"):
             setup_dev = False
         _plan_mount(plan, m, "mounts[%d]" % i, bundle, dest, kind, flags, prop, data, host)
+        attrs = recursive_attrs(m.get("options"))
+        if attrs != (0, 0):
+            plan.add(S.MountSetattr("mounts[%d]: set the recursive attributes of %s"
+                                    % (i, _q(dest)), dest, *attrs))
 
     in_userns = plan.user_ns
     if setup_dev:

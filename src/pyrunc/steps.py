@@ -221,6 +221,20 @@ class Mount(Step):
         return self.checks | (self.source_slot << 8 if self.checks & SOURCE_FD else 0)
 
 
+class MountSetattr(Step):
+    """mount_setattr(2) with AT_RECURSIVE on the mount at a root path and
+    every mount under it: attributes set and cleared (MOUNT_ATTR_*)."""
+    KIND = "MOUNT_SETATTR"
+    LAYOUT = {"path": "s1", "attr_set": "a", "attr_clear": "b"}
+
+    def __init__(self, desc: str, path: str, attr_set: int, attr_clear: int) -> None:
+        self.desc = desc
+        self.words_to_child = False
+        self.path = path
+        self.attr_set = attr_set
+        self.attr_clear = attr_clear
+
+
 class Remount(Step):
     """MS_BIND|MS_REMOUNT of the mount at a root path (never its superblock)."""
     KIND = "REMOUNT"

@@ -63,6 +63,27 @@ PROPAGATION_FLAGS = {
     "unbindable": L.MS_UNBINDABLE, "runbindable": L.MS_UNBINDABLE | L.MS_REC,
 }
 PROPAGATIONS = tuple(PROPAGATION_FLAGS)
+# the recursive mount options (mount_setattr(2) with AT_RECURSIVE: the
+# mount and every mount under it) -> (attributes set, attributes cleared).
+# An access-time one sets the whole access-time field (the kernel's rule:
+# MOUNT_ATTR__ATIME cleared with it); its opposites (rnorelatime, ratime,
+# rnostrictatime) give the field back the kernel's default, relatime, as
+# runc makes them do.
+RECURSIVE_MOUNT_ATTRS = {
+    "rro": (L.MOUNT_ATTR_RDONLY, 0), "rrw": (0, L.MOUNT_ATTR_RDONLY),
+    "rnosuid": (L.MOUNT_ATTR_NOSUID, 0), "rsuid": (0, L.MOUNT_ATTR_NOSUID),
+    "rnodev": (L.MOUNT_ATTR_NODEV, 0), "rdev": (0, L.MOUNT_ATTR_NODEV),
+    "rnoexec": (L.MOUNT_ATTR_NOEXEC, 0), "rexec": (0, L.MOUNT_ATTR_NOEXEC),
+    "rnodiratime": (L.MOUNT_ATTR_NODIRATIME, 0), "rdiratime": (0, L.MOUNT_ATTR_NODIRATIME),
+    "rnosymfollow": (L.MOUNT_ATTR_NOSYMFOLLOW, 0),
+    "rsymfollow": (0, L.MOUNT_ATTR_NOSYMFOLLOW),
+    "rrelatime": (L.MOUNT_ATTR_RELATIME, L.MOUNT_ATTR__ATIME),
+    "rnorelatime": (0, L.MOUNT_ATTR__ATIME),
+    "rnoatime": (L.MOUNT_ATTR_NOATIME, L.MOUNT_ATTR__ATIME),
+    "ratime": (0, L.MOUNT_ATTR__ATIME),
+    "rstrictatime": (L.MOUNT_ATTR_STRICTATIME, L.MOUNT_ATTR__ATIME),
+    "rnostrictatime": (0, L.MOUNT_ATTR__ATIME),
+}
 
 # device type -> the type bits of its node ("u" is runc's unbuffered "c")
 DEVICE_TYPE_BITS = {"c": L.S_IFCHR, "b": L.S_IFBLK, "u": L.S_IFCHR, "p": L.S_IFIFO}

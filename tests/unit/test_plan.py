@@ -471,3 +471,48 @@ def test_tmpcopyup_is_a_step_flag_not_a_mount_option():
     tmp, mq = [s for s in steps(plan_for(spec), "MOUNT") if s.slots["s2"] in ("/tmp", "/m")]
     assert tmp.slots["s4"] == "mode=1777" and tmp.slots["d"] == 2
     assert mq.data is None and mq.checks == 0
+
+
+@pytest.mark.parametrize("options, attrs", [
+    (["rro"], (L.MOUNT_ATTR_RDONLY, 0)),
+    (["rro", "rrw"], (0, L.MOUNT_ATTR_RDONLY)),
+    (["rnosuid", "rnodev", "rnoexec"], (L.MOUNT_ATTR_NOSUID | L.MOUNT_ATTR_NODEV |
+                                        L.MOUNT_ATTR_NOEXEC, 0)),
+    (["rnoatime"], (L.MOUNT_ATTR_NOATIME, L.MOUNT_ATTR__ATIME)),
+    (["rnoatime", "rstrictatime"], (L.MOUNT_ATTR_STRICTATIME, L.MOUNT_ATTR__ATIME)),
+    (["rnoatime", "ratime"], (0, L.MOUNT_ATTR__ATIME)),
+    (["ro", "bind", "size=1m"], (0, 0)),
+])
+def test_recursive_mount_attributes(options, attrs):
+    from pyrunc.plan import recursive_attrs
+    assert recursive_attrs(options) == attrs
+    # they are no file system data
+    assert parse_mount_options(options + ["rro", "rnoexec"])[2] == \
+        parse_mount_options(options)[2]
+
+
+def test_a_mount_with_recursive_options_gets_a_setattr_step_after_it():
+    spec = default_spec()
+    spec["mounts"].append({"destination": "/data", "type": "bind", "source": "/srv",
+                           "options": ["rbind", "rro", "rnosuid"]})
+    plan = plan_for(spec)
+    kinds_ = kinds(plan)
+    at = kinds_.index("MOUNT_SETATTR")
+    assert kinds_[at - 1] == "MOUNT" and plan.steps[at - 1].slots["s2"] == "/data"
+    assert plan.steps[at].slots == {"s1": "/data", "a": L.MOUNT_ATTR_RDONLY |
+                                    L.MOUNT_ATTR_NOSUID, "b": 0}
+    assert len(steps(plan_for(default_spec()), "MOUNT_SETATTR")) == 0
+
+
+def test_user_sysctls_need_a_user_namespace():
+    spec = default_spec()
+    spec["linux"]["sysctl"] = {"user.max_user_namespaces": "5"}
+    with pytest.raises(ConfigError, match=r"linux.sysctl: user\.max_user_namespaces needs a "
+                       "new or joined user namespace"):
+        plan_for(spec)
+    spec["linux"]["namespaces"].append({"type": "user"})
+    spec["linux"]["uidMappings"] = spec["linux"]["gidMappings"] = [
+        {"containerID": 0, "hostID": 100000, "size": 65536}]
+    plan = plan_for(spec)
+    assert [s.slots for s in steps(plan, "WRITE_PROC")] == [
+        {"s1": "/proc/sys/user/max_user_namespaces", "s2": "5"}]
