@@ -488,6 +488,16 @@ def _check_linux(ck: _Checker, linux: dict[str, Any]) -> None:
     resources = ck.field(linux, "resources", "linux", "object")
     if resources is not None:
         _check_resources(ck, resources, "linux.resources")
+    rdt = ck.field(linux, "intelRdt", "linux", "object")
+    if rdt is not None:
+        for key in ("closID", "l3CacheSchema", "memBwSchema"):
+            text = ck.field(rdt, key, "linux.intelRdt", "string") or ""
+            if "\n" in text:
+                ck.fail("linux.intelRdt." + key, "must not contain a newline")
+        for i, line in enumerate(ck.field(rdt, "schemata", "linux.intelRdt", "strings") or ()):
+            if "\n" in line:
+                ck.fail("linux.intelRdt.schemata[%d]" % i, "must not contain a newline")
+        ck.field(rdt, "enableMonitoring", "linux.intelRdt", "bool")
     if "memoryPolicy" in linux:
         from .procattrs import check_memory_policy
         check_memory_policy(ck, linux)

@@ -19,7 +19,7 @@ from .tables import (DEFAULT_DEVICES, DEV_SYMLINKS, DEVICE_TYPE_BITS, HOOKS_OF_C
                      PROPAGATION_FLAGS, RECURSIVE_MOUNT_ATTRS)
 from .bundle import PROC_MOUNTS_ALLOWED, clean_path, is_bind
 from .errors import ConfigError
-from .validate import check_semantics
+from .validate import check_semantics, other_platform_fields
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -200,6 +200,8 @@ def make_plan(config: dict[str, Any], bundle: str, rootfs: str, host: HostInfo,
     by default seccomp.compile_filter, its warnings the plan's."""
     check_semantics(config)
     plan = SpawnPlan()
+    for path in other_platform_fields(config):
+        plan.warnings.append("%s: not for Linux: ignored" % path)
     _plan_first_steps(plan, lock_fd, stdio)
     linux = config.get("linux") or {}
     process = config.get("process")

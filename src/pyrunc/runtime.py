@@ -161,6 +161,7 @@ class Runtime:
         host_mount = None
         try:
             host.check_joined_namespaces(linux)
+            host.check_intel_rdt(linux)
             cgroups = Cgroups.for_config(linux.get("cgroupsPath"), sd.id, self.systemd)
             # If this process is killed from here on, `delete --force` finds
             # what to remove (the child dies with us: PR_SET_PDEATHSIG): all

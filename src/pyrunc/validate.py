@@ -79,3 +79,19 @@ def sysctl_name(key: str) -> str:
     """The dotted name of a sysctl key, which may also be written with
     slashes (net/ipv4/ip_forward), as runc takes it."""
     return key.replace("/", ".") if "/" in key else key
+
+
+# sections and fields of the runtime-spec for other platforms than Linux
+OTHER_PLATFORMS = ("windows", "solaris", "vm", "zos")
+OTHER_PLATFORM_PROCESS_FIELDS = ("commandLine",)
+
+
+def other_platform_fields(config: dict[str, Any]) -> list[str]:
+    """The JSON paths of what config has for other platforms: pyrunc, a
+    Linux runtime, leaves them (a warning each, not silence)."""
+    found = [k for k in OTHER_PLATFORMS if k in config]
+    process = config.get("process") or {}
+    found += ["process." + k for k in OTHER_PLATFORM_PROCESS_FIELDS if k in process]
+    if "username" in (process.get("user") or {}):
+        found.append("process.user.username")
+    return found
