@@ -235,6 +235,17 @@ def test_when_a_later_device_fails_the_ones_moved_come_back(env, veth):
     assert exists_on_host(v.peer)
 
 
+def test_when_a_create_hook_fails_after_the_move_the_device_comes_back(env, veth):
+    v = veth()
+    ip("addr", "add", "10.231.14.1/24", "dev", v.name)
+    spec = net_spec(env, {v.name: {"name": "ctr0"}})
+    spec["hooks"] = {"createRuntime": [{"path": "/bin/false"}]}
+    err = failed_create(env, spec)
+    assert "createRuntime" in err, err
+    assert addresses(v.name) == {("10.231.14.1/24", "global")}
+    assert exists_on_host(v.peer)
+
+
 def test_when_the_kernel_moves_a_device_but_refuses_its_name_it_comes_back(veth, monkeypatch):
     """(the kernel moves a device, then renames it: a name taken there
     fails after the move; create's own check comes first, so this is
