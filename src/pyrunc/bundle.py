@@ -485,6 +485,9 @@ def _check_linux(ck: _Checker, linux: dict[str, Any]) -> None:
     ck.field(linux, "maskedPaths", "linux", "strings")
     ck.field(linux, "readonlyPaths", "linux", "strings")
     ck.field(linux, "mountLabel", "linux", "string")
+    if linux.get("netDevices") is not None:   # (its module: only for configs that have them)
+        from .netdevices import check as check_net_devices
+        check_net_devices(linux["netDevices"])
     resources = ck.field(linux, "resources", "linux", "object")
     if resources is not None:
         _check_resources(ck, resources, "linux.resources")

@@ -60,6 +60,7 @@ def document(version: str) -> dict[str, Any]:
             "memoryPolicy": {"modes": list(MPOL_MODES), "flags": list(MPOL_FLAGS)},
             "intelRdt": {"enabled": False},
             "mountExtensions": {"idmap": {"enabled": False}},
+            "netDevices": {"enabled": True},
         },
         "annotations": {"io.github.pyrunc.version": version,
                         "io.github.pyrunc.libseccomp.version": libseccomp_version() or ""},

@@ -43,6 +43,7 @@ SYNC_CGROUP = 4  # the parent has put the child in its cgroups
 SYNC_TIMENS = 8  # write the new time namespace's offsets
 SYNC_SOURCES = 16  # open the bind sources (plan.bind_sources) in the child's
                    # mount namespace as host root and pass them with the reply
+SYNC_NETDEV = 32   # move linux.netDevices into the child's network namespace
 
 # Flags a bind mount can only get by a remount after the bind.
 BIND_REMOUNT_FLAGS = (L.MS_RDONLY | L.MS_NOSUID | L.MS_NODEV | L.MS_NOEXEC |
@@ -411,6 +412,8 @@ def _plan_rootfs(plan: SpawnPlan, config: dict[str, Any], bundle: str, rootfs: s
     sync = SYNC_CGROUP if plan.direct and not plan.self_join else 0
     if any(hooks.get(n) for n in HOOKS_OF_CREATE):
         sync |= SYNC_HOOKS
+    if linux.get("netDevices"):
+        sync |= SYNC_NETDEV   # (every namespace exists; before the hooks)
     if sync:
         plan.add(S.Sync("wait for the runtime (cgroups, createRuntime hooks)", sync))
     if plan.direct and not plan.self_join and "cgroup" in _new_namespaces(linux):

@@ -150,8 +150,8 @@ class Runtime:
                 preserve_fds: int, on_console: Callable[[int], object] | None,
                 keep: builtins.list[Child] | None, stdio: Stdio | None) -> int:
         from . import host
-        from .plan import SYNC_HOOKS, SYNC_SETUP, SYNC_SOURCES, SYNC_TIMENS, make_plan, \
-            shares_host_mount_ns
+        from .plan import SYNC_HOOKS, SYNC_NETDEV, SYNC_SETUP, SYNC_SOURCES, SYNC_TIMENS, \
+            make_plan, shares_host_mount_ns
         linux = config.get("linux") or {}
         hooks = config.get("hooks") or {}
         annotations = config.get("annotations") or {}
@@ -159,6 +159,10 @@ class Runtime:
         child = None
         fifo_fd = -1
         host_mount = None
+        net_devices = None
+        if linux.get("netDevices"):
+            from .netdevices import NetDevices
+            net_devices = NetDevices(linux["netDevices"])
         try:
             host.check_joined_namespaces(linux)
             host.check_intel_rdt(linux)
@@ -229,6 +233,9 @@ class Runtime:
                 if sync_id & SYNC_SOURCES:
                     assert plan.bind_sources is not None   # (SYNC_SOURCES: there is a list)
                     reply, fds = _open_bind_sources(first_pid, plan.bind_sources)
+                if sync_id & SYNC_NETDEV:
+                    assert net_devices is not None   # (SYNC_NETDEV: there are some)
+                    net_devices.move_into(child.pid)
                 if sync_id & SYNC_HOOKS:
                     from .hooks import run_hooks   # (hooks.py: only where there are hooks)
                     # runc gives the hooks of create the status "created"
@@ -269,12 +276,17 @@ class Runtime:
                 keep.append(child)   # run: the child's errors after start
             else:
                 child.close()
+            if net_devices is not None:
+                net_devices.close()
             return pid
         except BaseException:
             if fifo_fd >= 0:
                 os.close(fifo_fd)
             if child is not None:
                 child.kill()
+            if net_devices is not None:
+                # (the container never ran: what was moved goes back)
+                net_devices.undo(self.log.warn)
             # (the create's own error comes first: the undoing only warns,
             # and keeps the state for `delete -f` if it leaves anything)
             state = {"cgroups": cgroups.to_state() if cgroups is not None else None,

@@ -32,6 +32,10 @@ def check_semantics(config: dict[str, Any]) -> None:
                               "gidMappings")
     elif (linux.get("uidMappings") or linux.get("gidMappings")) and "user" not in joined:
         raise ConfigError("linux.uidMappings: mappings given without a new user namespace")
+    if linux.get("netDevices") and "network" not in new_ns:
+        # (a joined namespace is somebody else's, the host's is the host's)
+        raise ConfigError("linux.netDevices: moving network devices needs a new network "
+                          "namespace")
     if "time" in joined and linux.get("timeOffsets"):
         raise ConfigError("linux.timeOffsets: cannot set offsets when joining an existing time "
                           "namespace")

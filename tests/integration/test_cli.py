@@ -147,3 +147,5 @@ def test_features_lists_what_works(env):
         nodes = "" if mode in ("MPOL_DEFAULT", "MPOL_LOCAL") else "0"
         spec["linux"]["memoryPolicy"] = {"mode": mode, "nodes": nodes, "flags": policy["flags"]}
         check(spec)
+    # (runc 1.4's key: runtime-spec features.md, linux.netDevices)
+    assert doc["linux"]["netDevices"] == {"enabled": True}

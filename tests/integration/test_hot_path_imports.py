@@ -15,4 +15,6 @@ def test_create_and_run_import_nothing_heavy(env):
         # (the shim reads the child's messages: no _socket, a library to load,
         # nor struct; hooks.py only for a config with hooks)
         assert not mods & NOT_FOR_PLAIN, sorted(mods & NOT_FOR_PLAIN)
+        # (linux.netDevices' module and pyroute2: only for a config that has them)
+        assert "pyroute2" not in mods and "pyrunc.netdevices" not in mods
     assert env.pyrunc("delete", "-f", created).returncode == 0
