@@ -252,22 +252,27 @@ static void __attribute__((noreturn)) fail(struct child *c, int op, int err, lon
 }
 
 /* "/proc/self/fd/N" without snprintf (not async-signal-safe). */
-static const char *fdpath(char *buf, int fd)
+/* prefix, n in decimal, suffix: into buf (64 bytes: /proc paths) */
+static const char *numbered_path(char *buf, const char *prefix, int n, const char *suffix)
 {
-    static const char prefix[] = "/proc/self/fd/";
     char digits[16];
-    int n = 0;
-    size_t p = sizeof(prefix) - 1;
+    int k = 0;
+    size_t p = strlen(prefix), q = strlen(suffix);
 
     memcpy(buf, prefix, p);
     do {
-        digits[n++] = (char)('0' + fd % 10);
-        fd /= 10;
-    } while (fd > 0);
-    while (n > 0)
-        buf[p++] = digits[--n];
-    buf[p] = '\0';
+        digits[k++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n > 0);
+    while (k > 0)
+        buf[p++] = digits[--k];
+    memcpy(buf + p, suffix, q + 1);
     return buf;
+}
+
+static const char *fdpath(char *buf, int fd)
+{
+    return numbered_path(buf, "/proc/self/fd/", fd, "");
 }
 
 /* Open a path inside the rootfs: symlinks and ".." never leave it
@@ -515,6 +520,8 @@ static int remount_bind(struct child *c, const char *path, unsigned long flags)
 #define AT_RECURSIVE 0x8000
 #endif
 
+#define MOUNT_ATTR_IDMAP_BIT 0x00100000
+
 /* struct mount_attr of mount_setattr(2) */
 struct pyrunc_mount_attr {
     uint64_t attr_set, attr_clr, propagation, userns_fd;
@@ -744,6 +751,8 @@ static int source_fd(struct child *c, struct pyrunc_op *op)
 {
     long long slot = op->d >> 8;
 
+    if (op->d & 64)
+        return (int)slot;   /* an inherited fd: a detached mount tree */
     if (!(op->d & 32) || slot < 0 || slot >= c->n_srcfd)
         return -1;
     return c->srcfd[slot];
@@ -756,7 +765,8 @@ static void drop_source(struct child *c, struct pyrunc_op *op)
 
     if (fd >= 0) {
         close(fd);
-        c->srcfd[op->d >> 8] = -1;
+        if (!(op->d & 64))
+            c->srcfd[op->d >> 8] = -1;
     }
 }
 
@@ -807,7 +817,14 @@ static int mount_one(struct child *c, struct pyrunc_op *op, int index, int srcfd
         close(fd);
         fail(c, index, EPERM, r, 0);
     }
-    if (op->flags & MS_BIND) {
+    if (op->d & 64) {
+        /* an idmapped bind: the runtime made the tree, we attach it */
+        r = syscall(SYS_move_mount, srcfd, "", fd, "", PYRUNC_MOVE_MOUNT_F_EMPTY_PATH |
+                    PYRUNC_MOVE_MOUNT_T_EMPTY_PATH) < 0 ? -errno : 0;
+        close(fd);
+        if (r == 0 && op->b)
+            r = remount_bind(c, op->s2, (unsigned long)op->b);
+    } else if (op->flags & MS_BIND) {
         if (mount(op->s1, fdpath(p, fd), NULL, op->flags & (MS_BIND | MS_REC), NULL) < 0) {
             r = -errno;
             if (r == -EACCES && srcfd >= 0) {
@@ -1118,14 +1135,19 @@ static int op_write_proc(struct child *c, struct pyrunc_op *op, int index)
     return r;
 }
 
-static int op_write_host(struct pyrunc_op *op)
+static int write_file(const char *path, const char *text)
 {
-    int fd = open(op->s1, O_WRONLY | O_CLOEXEC), r;
+    int fd = open(path, O_WRONLY | O_CLOEXEC), r;
     if (fd < 0)
         return -errno;
-    r = write_all(fd, op->s2, strlen(op->s2));
+    r = write_all(fd, text, strlen(text));
     close(fd);
     return r;
+}
+
+static int op_write_host(struct pyrunc_op *op)
+{
+    return write_file(op->s1, op->s2);
 }
 
 static const char *payload_segment(struct child *c, long long k, size_t *len)
@@ -2070,6 +2092,67 @@ int pyrunc_bind_private(const char *path)
         return err;
     }
     return 0;
+}
+
+int pyrunc_userns_fd(const char *uid_map, const char *gid_map)
+{
+    int gate[2], fd = -1, r = 0;
+    char path[64];
+    pid_t pid;
+
+    if (pipe2(gate, O_CLOEXEC) < 0)
+        return -errno;
+    /* (a process for the namespace to be made with: it waits on the pipe
+     * until its maps are written and the namespace is opened) */
+    pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+    if (pid == 0) {
+        char byte;
+        close(gate[1]);
+        while (read(gate[0], &byte, 1) < 0 && errno == EINTR)
+            ;
+        _exit(0);
+    }
+    if (pid < 0) {
+        r = -errno;
+        close(gate[0]);
+        close(gate[1]);
+        return r;
+    }
+    close(gate[0]);
+    r = write_file(numbered_path(path, "/proc/", (int)pid, "/uid_map"), uid_map);
+    if (r == 0)
+        r = write_file(numbered_path(path, "/proc/", (int)pid, "/gid_map"), gid_map);
+    if (r == 0) {
+        fd = open(numbered_path(path, "/proc/", (int)pid, "/ns/user"), O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            r = -errno;
+    }
+    close(gate[1]);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    return r < 0 ? r : fd;
+}
+
+int pyrunc_idmapped_tree(const char *path, int clone_recursive, int idmap_recursive,
+                         int userns_fd)
+{
+    struct pyrunc_mount_attr attr;
+    int tree, r;
+
+    tree = (int)syscall(SYS_open_tree, AT_FDCWD, path, PYRUNC_OPEN_TREE_CLONE | O_CLOEXEC |
+                        (clone_recursive ? AT_RECURSIVE : 0));
+    if (tree < 0)
+        return -errno;
+    memset(&attr, 0, sizeof(attr));
+    attr.attr_set = MOUNT_ATTR_IDMAP_BIT;
+    attr.userns_fd = (uint64_t)userns_fd;
+    if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH |
+                (idmap_recursive ? AT_RECURSIVE : 0), &attr, sizeof(attr)) < 0) {
+        r = -errno;
+        close(tree);
+        return r;
+    }
+    return tree;
 }
 
 int pyrunc_umount_detach(const char *path)

@@ -49,7 +49,10 @@ enum pyrunc_op_kind {
                                 source for us (a user namespace: it is host
                                 root): slot d >> 8 of the fds it passed at a
                                 sync, used where the source path is denied
-                                to us */
+                                to us; 64: d >> 8 is an fd the child
+                                inherited from the runtime, a detached
+                                mount tree (an idmapped bind) to move onto
+                                the target */
     PYRUNC_OP_MKNOD,         /* s1 root path, a mode (type|perm), b dev,
                                 c uid, d gid */
     PYRUNC_OP_BIND_DEV,      /* s1 host device, s2 root path target, a type
@@ -211,6 +214,16 @@ int pyrunc_send_fds(int sock, const void *buf, size_t len, const int *fds, int n
  * -errno. */
 int pyrunc_recv_fd(int sock, void *buf, size_t len, int *fd);
 int pyrunc_umount_detach(const char *path);
+/* A new user namespace with these uid_map and gid_map texts, held by the
+ * fd returned (its short-lived first process is gone), or -errno. */
+int pyrunc_userns_fd(const char *uid_map, const char *gid_map);
+/* A detached copy (open_tree OPEN_TREE_CLONE, with its submounts if
+ * clone_recursive) of the mount at path, idmapped through the user
+ * namespace userns_fd (mount_setattr MOUNT_ATTR_IDMAP, on the submounts
+ * too if idmap_recursive): an fd (close-on-exec) to move_mount, or
+ * -errno. */
+int pyrunc_idmapped_tree(const char *path, int clone_recursive, int idmap_recursive,
+                         int userns_fd);
 /* cgroup v2 device rules: load a BPF_PROG_TYPE_CGROUP_DEVICE program of
  * n_insns instructions, attach it to the cgroup directory and detach the
  * device programs attached there before it (update replaces the rules).

@@ -272,6 +272,13 @@ def is_bind(mount: dict[str, Any]) -> bool:
         o in ("bind", "rbind") for o in mount.get("options") or ())
 
 
+def is_idmapped(mount: dict[str, Any]) -> bool:
+    """An idmapped mount (runtime-spec 1.2): the idmap or ridmap option,
+    or mappings of its own (which runc takes as idmap)."""
+    return "uidMappings" in mount or "gidMappings" in mount or any(
+        o in ("idmap", "ridmap") for o in mount.get("options") or ())
+
+
 def clean_path(path: str) -> str:
     """Absolute, normalised container path ("a/../b" -> "/b")."""
     # (normpath keeps a leading "//", which POSIX allows to be special)
@@ -360,6 +367,7 @@ def check(config: Any, data: bytes | None = None) -> None:
         ck.field(m, "type", path, "string")
         ck.field(m, "source", path, "string")
         ck.field(m, "options", path, "strings")
+        _check_mappings(ck, m, path)
         _check_mount(ck, m, path)
     hooks = ck.field(config, "hooks", "", "object") or {}
     for name in HOOK_KINDS:
@@ -444,21 +452,26 @@ def _typed_entries(ck: _Checker, parent: dict[str, Any], key: str, where: str,
         yield entry, path
 
 
-def _check_linux(ck: _Checker, linux: dict[str, Any]) -> None:
-    for ns, path in _typed_entries(ck, linux, "namespaces", "linux", NAMESPACE_TYPES,
-                                   "namespace type"):
-        ns_path = ck.field(ns, "path", path, "string")
-        if ns_path is not None and ns_path and not ns_path.startswith("/"):
-            ck.fail(path + ".path", "must be an absolute path")
+def _check_mappings(ck: _Checker, parent: dict[str, Any], where: str) -> None:
+    """uidMappings and gidMappings (of linux, or of a mount)."""
     for name in ("uidMappings", "gidMappings"):
-        for i, m in enumerate(ck.field(linux, name, "linux", "array") or ()):
-            path = "linux.%s[%d]" % (name, i)
+        for i, m in enumerate(ck.field(parent, name, where, "array") or ()):
+            path = "%s.%s[%d]" % (where, name, i)
             ck.obj(m, path)
             for key in ("containerID", "hostID", "size"):
                 ck.field(m, key, path, "u32", required=True)
             for key in ("containerID", "hostID"):
                 if m[key] + m["size"] > U32_MAX + 1:
                     ck.fail(path, "%s %d + size %d runs past 2^32" % (key, m[key], m["size"]))
+
+
+def _check_linux(ck: _Checker, linux: dict[str, Any]) -> None:
+    for ns, path in _typed_entries(ck, linux, "namespaces", "linux", NAMESPACE_TYPES,
+                                   "namespace type"):
+        ns_path = ck.field(ns, "path", path, "string")
+        if ns_path is not None and ns_path and not ns_path.startswith("/"):
+            ck.fail(path + ".path", "must be an absolute path")
+    _check_mappings(ck, linux, "linux")
     for i, d in enumerate(ck.field(linux, "devices", "linux", "array") or ()):
         path = "linux.devices[%d]" % i
         ck.obj(d, path)

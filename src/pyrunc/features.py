@@ -7,8 +7,8 @@ import os
 from . import linux as L
 from .seccomp import ACTIONS, FLAGS, OPERATORS, libseccomp_version
 from .state import OCI_VERSION
-from .tables import (HOOK_KINDS, MOUNT_FLAGS, NAMESPACE_FLAGS, PROPAGATION_FLAGS,
-                     RECURSIVE_MOUNT_ATTRS)
+from .tables import (HOOK_KINDS, IDMAP_OPTIONS, MOUNT_FLAGS, NAMESPACE_FLAGS,
+                     PROPAGATION_FLAGS, RECURSIVE_MOUNT_ATTRS)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def document(version: str) -> dict[str, Any]:
         "ociVersionMax": OCI_VERSION,
         "hooks": list(HOOK_KINDS),
         "mountOptions": sorted(set(MOUNT_FLAGS) | set(PROPAGATION_FLAGS) |
-                               set(RECURSIVE_MOUNT_ATTRS)),
+                               set(RECURSIVE_MOUNT_ATTRS) | set(IDMAP_OPTIONS)),
         "linux": {
             "namespaces": sorted(NAMESPACE_FLAGS),
             "capabilities": list(L.CAPABILITIES),
@@ -59,7 +59,7 @@ def document(version: str) -> dict[str, Any]:
             "selinux": {"enabled": True},
             "memoryPolicy": {"modes": list(MPOL_MODES), "flags": list(MPOL_FLAGS)},
             "intelRdt": {"enabled": False},
-            "mountExtensions": {"idmap": {"enabled": False}},
+            "mountExtensions": {"idmap": {"enabled": True}},
             "netDevices": {"enabled": True},
         },
         "annotations": {"io.github.pyrunc.version": version,

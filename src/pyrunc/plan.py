@@ -10,15 +10,16 @@ carries the words the CLI prints if it fails.
 """
 from __future__ import annotations
 
+import os
 import posixpath
 
 from . import linux as L
 from . import steps as S
 from .tables import (DEFAULT_DEVICES, DEV_SYMLINKS, DEVICE_TYPE_BITS, HOOKS_OF_CREATE,
                      JOIN_ORDER, MOUNT_FLAGS, NAMESPACE_FLAGS, PROCESS_SCHED_FIELDS,
-                     PROPAGATION_FLAGS, RECURSIVE_MOUNT_ATTRS)
-from .bundle import PROC_MOUNTS_ALLOWED, clean_path, is_bind
-from .errors import ConfigError
+                     PROPAGATION_FLAGS, RECURSIVE_MOUNT_ATTRS, IDMAP_OPTIONS)
+from .bundle import PROC_MOUNTS_ALLOWED, clean_path, is_bind, is_idmapped
+from .errors import ConfigError, strerror
 from .validate import check_semantics, other_platform_fields
 
 TYPE_CHECKING = False
@@ -30,6 +31,10 @@ if TYPE_CHECKING:
     # compile_seccomp: linux.seccomp -> (BPF program, instruction count,
     # seccomp(2) flags)
     SeccompCompiler = Callable[[dict[str, Any]], tuple[bytes, int, int]]
+    # open_idmapped(source, recursive clone, recursive idmap, maps) -> the
+    # fd of a detached idmapped tree; maps: (uid_map, gid_map) texts or the
+    # path of a user namespace
+    IdmapOpener = Callable[[str, bool, bool, tuple[str, str] | str], int]
     # the stdio given: (in, out, err) fds, None or -1 for the runtime's own
     Stdio = Sequence[int | None]
     _StepT = TypeVar("_StepT", bound=S.Step)
@@ -82,7 +87,7 @@ class SpawnPlan:
                  "new_netns",
                  "joined", "oom_score_adj", "warnings", "fifo_step",
                  "has_process", "timens_offsets", "host_mount_ns", "dev_readonly",
-                 "seccomp_listener", "bind_sources")
+                 "seccomp_listener", "bind_sources", "idmapped", "tree_fds")
 
     def __init__(self) -> None:
         self.clone_flags = 0
@@ -114,6 +119,11 @@ class SpawnPlan:
         # a bind source the host's root can: the runtime opens these host
         # paths for it at SYNC_SOURCES (slot i: the i-th; None: no sync).
         self.bind_sources: list[str] | None = None
+        # idmapped binds: (their step, JSON path, mount), whose trees the
+        # planner opens last (tree_fds: the caller closes them once the
+        # child is spawned, which has its copies)
+        self.idmapped: list[tuple[S.Mount, str, dict[str, Any]]] = []
+        self.tree_fds: list[int] = []
 
     def add(self, step: _StepT) -> _StepT:
         self.steps.append(step)
@@ -126,8 +136,8 @@ def parse_mount_options(options: Iterable[str] | None) -> tuple[int, int, str]:
     propagation = 0
     data: list[str] = []
     for opt in options or ():
-        if opt in RECURSIVE_MOUNT_ATTRS:
-            continue    # (recursive_attrs)
+        if opt in RECURSIVE_MOUNT_ATTRS or opt in IDMAP_OPTIONS:
+            continue    # (recursive_attrs, idmapped binds)
         if opt in MOUNT_FLAGS:
             set_, clear = MOUNT_FLAGS[opt]
             flags = (flags | set_) & ~clear
@@ -191,14 +201,17 @@ def make_plan(config: dict[str, Any], bundle: str, rootfs: str, host: HostInfo,
               no_pivot: bool = False, no_new_keyring: bool = False, preserve_fds: int = 0,
               container_id: str = "", listen_fds: int = 0, lock_fd: int = -1,
               stdio: Stdio | None = None, fifo_fd: int = -1,
-              compile_seccomp: SeccompCompiler | None = None) -> SpawnPlan:
+              compile_seccomp: SeccompCompiler | None = None,
+              open_idmapped: IdmapOpener | None = None) -> SpawnPlan:
     """Turn a checked config into a finished SpawnPlan (validate.py's rules
     hold first).  lock_fd: the state
     lock, which the child closes first; stdio: (in, out, err) fds the
     process gets instead of the runtime's own (None or -1: the runtime's);
     fifo_fd: the exec fifo the init waits on for start; compile_seccomp
     (linux.seccomp) -> (BPF program, instruction count, seccomp(2) flags),
-    by default seccomp.compile_filter, its warnings the plan's."""
+    by default seccomp.compile_filter, its warnings the plan's;
+    open_idmapped: what makes the trees of idmapped binds (by default
+    idmap.idmapped_tree), whose fds the plan holds in tree_fds."""
     check_semantics(config)
     plan = SpawnPlan()
     for path in other_platform_fields(config):
@@ -247,7 +260,41 @@ def make_plan(config: dict[str, Any], bundle: str, rootfs: str, host: HostInfo,
         # Nothing to start: the init waits, as runc's does, until deleted.
         plan.add(S.Ready("signal created"))
         plan.fifo_step = plan.add(S.WaitStart("wait on the exec fifo", fifo_fd))
+    if plan.idmapped:
+        _open_idmapped(plan, linux, open_idmapped)
     return plan
+
+
+def _open_idmapped(plan: SpawnPlan, linux: dict[str, Any],
+                   open_idmapped: IdmapOpener | None) -> None:
+    """Last, once nothing else can fail: the idmapped trees, each through
+    the mount's own mappings, or else the container's user namespace (its
+    mappings, or the one it joins: runc's rule)."""
+    if open_idmapped is None:
+        from .idmap import idmapped_tree
+        open_idmapped = idmapped_tree
+    joined = [ns["path"] for ns in linux.get("namespaces") or ()
+              if ns["type"] == "user" and ns.get("path")]
+    for step, where, m in plan.idmapped:
+        maps: tuple[str, str] | str
+        if "uidMappings" in m:
+            maps = (map_text(m["uidMappings"]), map_text(m["gidMappings"]))
+        elif joined:
+            maps = joined[0]
+        else:
+            assert plan.uid_map is not None and plan.gid_map is not None   # (validate.py)
+            maps = (plan.uid_map, plan.gid_map)
+        try:
+            step.tree_fd = open_idmapped(step.source, bool(step.flags & L.MS_REC),
+                                         "ridmap" in (m.get("options") or ()), maps)
+        except OSError as e:
+            for fd in plan.tree_fds:
+                os.close(fd)
+            plan.tree_fds.clear()
+            assert e.errno is not None   # (the opener's system calls' errors)
+            raise ConfigError("%s: idmapped mount of %s: %s" % (where, _q(step.source),
+                                                                 strerror(e.errno))) from None
+        plan.tree_fds.append(step.tree_fd)
 
 
 def _plan_first_steps(plan: SpawnPlan, lock_fd: int, stdio: Stdio | None) -> None:
@@ -477,6 +524,16 @@ def _plan_mount(plan: SpawnPlan, m: dict[str, Any], where: str, bundle: str, des
     if kind == "bind" or flags & L.MS_BIND:
         # A relative source is relative to the bundle (runtime-spec, config.md).
         source = posixpath.join(bundle, source)
+        if is_idmapped(m):
+            # the runtime makes the idmapped tree (it needs the host's
+            # rights over the source's file system); the child attaches it
+            step = plan.add(S.Mount(desc + " (idmapped)", source, dest,
+                                    flags=L.MS_BIND | (flags & L.MS_REC),
+                                    create=S.CREATE_AS_SOURCE,
+                                    remount=flags & BIND_REMOUNT_FLAGS, propagation=prop,
+                                    checks=procfs | S.MOUNT_TREE))
+            plan.idmapped.append((step, where, m))
+            return
         checks, slot = procfs, 0
         slots = plan.bind_sources
         if slots is not None and len(slots) < _max_passed_fds():

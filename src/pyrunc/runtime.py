@@ -159,6 +159,7 @@ class Runtime:
         child = None
         fifo_fd = -1
         host_mount = None
+        tree_fds: builtins.list[int] = []   # the plan's idmapped trees, until spawned
         net_devices = None
         if linux.get("netDevices"):
             from .netdevices import NetDevices
@@ -192,6 +193,7 @@ class Runtime:
                              container_id=sd.id, listen_fds=self.listen_fds,
                              lock_fd=sd.lock_fd, stdio=stdio, fifo_fd=fifo_fd,
                              compile_seccomp=self._seccomp_compiler())
+            tree_fds = plan.tree_fds
             self._announce(plan)
             if host_mount is not None:
                 hostmount.bind(host_mount)
@@ -203,6 +205,8 @@ class Runtime:
             if fifo_fd >= 0:
                 os.close(fifo_fd)
                 fifo_fd = -1
+            while tree_fds:   # (the child has its copies)
+                os.close(tree_fds.pop())
 
             def join() -> None:
                 cgroups.join(child.first_pid)
@@ -282,6 +286,8 @@ class Runtime:
         except BaseException:
             if fifo_fd >= 0:
                 os.close(fifo_fd)
+            while tree_fds:
+                os.close(tree_fds.pop())
             if child is not None:
                 child.kill()
             if net_devices is not None:

@@ -187,13 +187,14 @@ class OpenRoot(_PathStep):
 CREATE_NONE, CREATE_DIR, CREATE_FILE, CREATE_AS_SOURCE = 0, 1, 2, 3
 # Mount.checks bits (shim.h says what each one does)
 NO_SYMLINKS, TMPCOPYUP, MAY_COVER_PROCFS, MAY_COVER_PROCFS_FILE, MODE_OF_MOUNTPOINT, \
-    SOURCE_FD = 1, 2, 4, 8, 16, 32
+    SOURCE_FD, MOUNT_TREE = 1, 2, 4, 8, 16, 32, 64
 
 
 class Mount(Step):
     """A mount at a root path.  remount: the flags a bind is remounted
     with; propagation: set after; checks: the bits above, and with
-    SOURCE_FD the slot of the runtime's fd of the source (source_slot)."""
+    SOURCE_FD the slot of the runtime's fd of the source (source_slot),
+    with MOUNT_TREE the fd itself, a detached mount tree (tree_fd)."""
     KIND = "MOUNT"
     LAYOUT = {"source": "s1", "target": "s2", "fstype": "s3", "data": "s4", "flags": "flags",
               "create": "a", "remount": "b", "propagation": "c", "checks_word": "d"}
@@ -214,10 +215,13 @@ class Mount(Step):
         self.propagation = propagation
         self.checks = checks
         self.source_slot = source_slot
+        self.tree_fd = -1
 
     @property
     def checks_word(self) -> int:
-        """d: the check bits, the source slot above them."""
+        """d: the check bits, the source slot (or tree fd) above them."""
+        if self.checks & MOUNT_TREE:
+            return self.checks | self.tree_fd << 8
         return self.checks | (self.source_slot << 8 if self.checks & SOURCE_FD else 0)
 
 

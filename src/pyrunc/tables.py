@@ -63,6 +63,9 @@ PROPAGATION_FLAGS = {
     "unbindable": L.MS_UNBINDABLE, "runbindable": L.MS_UNBINDABLE | L.MS_REC,
 }
 PROPAGATIONS = tuple(PROPAGATION_FLAGS)
+# idmapped binds (runtime-spec 1.2): the mapping on the mount itself, or
+# (ridmap) on its submounts too; not mount(2) options
+IDMAP_OPTIONS = ("idmap", "ridmap")
 # the recursive mount options (mount_setattr(2) with AT_RECURSIVE: the
 # mount and every mount under it) -> (attributes set, attributes cleared).
 # An access-time one sets the whole access-time field (the kernel's rule:

@@ -6,7 +6,7 @@ configs that make sense.  Every error is a ConfigError naming the JSON path.
 """
 from __future__ import annotations
 
-from .bundle import is_bind
+from .bundle import is_bind, is_idmapped
 from .errors import ConfigError
 from .tables import IPC_SYSCTLS
 
@@ -45,6 +45,26 @@ def check_semantics(config: dict[str, Any]) -> None:
     for i, m in enumerate(config.get("mounts") or ()):
         if is_bind(m) and not m.get("source"):
             raise ConfigError("mounts[%d].source: a bind mount needs a source" % i)
+        if is_idmapped(m):
+            _check_idmapped(m, "mounts[%d]" % i, new_ns, joined)
+
+
+def _check_idmapped(m: dict[str, Any], path: str, new_ns: set[str], joined: set[str]) -> None:
+    """An idmapped mount: a bind (runc's rule), with both mappings or with
+    neither, and then the container's user namespace's (runtime-spec)."""
+    if not is_bind(m):
+        raise ConfigError("%s.options: idmap and ridmap are for bind mounts only" % path)
+    if ("uidMappings" in m) != ("gidMappings" in m):
+        missing = "gidMappings" if "uidMappings" in m else "uidMappings"
+        raise ConfigError("%s.%s: required with %s" % (
+            path, missing, "uidMappings" if missing == "gidMappings" else "gidMappings"))
+    if "uidMappings" in m:
+        if not m["uidMappings"] or not m["gidMappings"]:
+            raise ConfigError("%s.uidMappings: an idmapped mount's mappings must not be empty"
+                              % path)
+    elif "user" not in new_ns and "user" not in joined:
+        raise ConfigError("%s.options: idmap without uidMappings and gidMappings takes the "
+                          "container's user namespace, and it has none" % path)
 
 
 def _check_sysctl(linux: dict[str, Any], new_ns: set[str], joined: set[str]) -> None:

@@ -136,7 +136,8 @@ def test_features_lists_what_works(env):
     assert "SCMP_ARCH_%s" % os.uname().machine.upper() in seccomp["archs"]
     assert set(seccomp["supportedFlags"]) <= set(seccomp["knownFlags"])
     assert doc["linux"]["cgroup"]["v1"] and doc["linux"]["cgroup"]["v2"]
-    assert doc["linux"]["mountExtensions"]["idmap"]["enabled"] is False
+    assert doc["linux"]["mountExtensions"]["idmap"]["enabled"] is True
+    assert {"idmap", "ridmap"} <= set(doc["mountOptions"])
     # every memory policy mode and flag listed is one a config may use
     from pyrunc.bundle import check
     from pyrunc.specgen import default_spec

@@ -8,9 +8,11 @@ import pytest
 
 
 @pytest.fixture
-def tree(tmp_path):
+def tree(tmp_path, env, own_rootfs):
     """A host directory with a tmpfs mounted on its sub/ (this test's own
-    mount, unmounted after it)."""
+    mount, unmounted after it).  The test's containers get a rootfs of
+    their own: /mnt is made in it, not in the shared one."""
+    env.rootfs = own_rootfs
     top = tmp_path / "tree"
     (top / "sub").mkdir(parents=True)
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "pyrunc-test", str(top / "sub")],

@@ -2,6 +2,7 @@
 import pytest
 
 from pyrunc import linux as L
+from pyrunc import steps as S
 from pyrunc.errors import ConfigError
 from pyrunc.plan import (SYNC_CGROUP, SYNC_HOOKS, SYNC_SETUP, SYNC_SOURCES, SYNC_TIMENS, HostInfo,
                          make_exec_plan, make_plan, map_text, parse_mount_options)
@@ -516,3 +517,57 @@ def test_user_sysctls_need_a_user_namespace():
     plan = plan_for(spec)
     assert [s.slots for s in steps(plan, "WRITE_PROC")] == [
         {"s1": "/proc/sys/user/max_user_namespaces", "s2": "5"}]
+
+
+def _idmapped_spec(**mount):
+    spec = default_spec()
+    spec["mounts"].append(dict({"destination": "/data", "type": "bind", "source": "/srv",
+                                "options": ["rbind", "ridmap"]}, **mount))
+    return spec
+
+
+def test_idmapped_binds_get_their_trees_from_the_opener_last():
+    calls = []
+
+    def opener(source, rec_clone, rec_idmap, maps):
+        calls.append((source, rec_clone, rec_idmap, maps))
+        return 40 + len(calls)
+    maps = {"uidMappings": [{"containerID": 0, "hostID": 5000, "size": 10}],
+            "gidMappings": [{"containerID": 0, "hostID": 7000, "size": 10}]}
+    plan = plan_for(_idmapped_spec(**maps), open_idmapped=opener)
+    assert calls == [("/srv", True, True, ("0 5000 10\n", "0 7000 10\n"))]
+    mount = [s for s in steps(plan, "MOUNT") if s.slots["s2"] == "/data"][0]
+    assert mount.slots["d"] == S.MOUNT_TREE | 41 << 8
+    assert plan.tree_fds == [41]
+    # without mappings of its own: the container's user namespace's
+    spec = _idmapped_spec(options=["bind", "idmap"])
+    spec["linux"]["namespaces"].append({"type": "user"})
+    spec["linux"]["uidMappings"] = spec["linux"]["gidMappings"] = [
+        {"containerID": 0, "hostID": 100000, "size": 65536}]
+    plan_for(spec, open_idmapped=opener)
+    assert calls[-1] == ("/srv", False, False, ("0 100000 65536\n", "0 100000 65536\n"))
+    # or the one it joins
+    spec["linux"]["namespaces"][-1] = {"type": "user", "path": "/proc/42/ns/user"}
+    del spec["linux"]["uidMappings"], spec["linux"]["gidMappings"]
+    plan_for(spec, open_idmapped=opener)
+    assert calls[-1][3] == "/proc/42/ns/user"
+
+
+def test_a_failing_idmapped_tree_closes_the_ones_made_and_names_the_mount():
+    import os
+    made = []
+
+    def opener(source, rec_clone, rec_idmap, maps):
+        if made:
+            raise OSError(22, "Invalid argument")
+        made.append(os.open("/", os.O_PATH))
+        return made[-1]
+    maps = {"uidMappings": [{"containerID": 0, "hostID": 5000, "size": 10}],
+            "gidMappings": [{"containerID": 0, "hostID": 7000, "size": 10}]}
+    spec = _idmapped_spec(**maps)
+    spec["mounts"].append(dict(spec["mounts"][-1], destination="/data2", source="/sys"))
+    with pytest.raises(ConfigError, match=r'mounts\[%d\]: idmapped mount of "/sys": invalid '
+                       'argument' % (len(spec["mounts"]) - 1)):
+        plan_for(spec, open_idmapped=opener)
+    with pytest.raises(OSError):
+        os.fstat(made[0])
