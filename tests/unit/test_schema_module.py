@@ -24,3 +24,18 @@ def test_state_documents():
     bad = dict(good)
     del bad["id"]
     assert validate(bad, "state")
+
+
+def test_the_schema_knows_the_fields_of_1_3_the_checks_know():
+    """The schema's memory policy names are the ones procattrs.py applies."""
+    from pyrunc.procattrs import MPOL_FLAGS, MPOL_MODES
+    from pyrunc.schema import load_schema
+    policy = load_schema("config")["properties"]["linux"]["properties"]["memoryPolicy"]
+    assert set(policy["properties"]["mode"]["enum"]) == set(MPOL_MODES)
+    assert set(policy["properties"]["flags"]["items"]["enum"]) == set(MPOL_FLAGS)
+    spec = default_spec()
+    spec["linux"]["memoryPolicy"] = {"mode": "MPOL_BIND", "nodes": "0"}
+    spec["linux"]["intelRdt"] = {"schemata": ["L3:0=7f0"]}
+    assert validate(spec) == []
+    spec["linux"]["memoryPolicy"]["mode"] = "MPOL_X"
+    assert any(p.startswith("linux.memoryPolicy.mode:") for p in validate(spec))
