@@ -514,6 +514,12 @@ def _check_linux(ck: _Checker, linux: dict[str, Any]) -> None:
             if "\n" in line:
                 ck.fail("linux.intelRdt.schemata[%d]" % i, "must not contain a newline")
         ck.field(rdt, "enableMonitoring", "linux.intelRdt", "bool")
+        if rdt.get("memBwSchema") and not rdt["memBwSchema"].startswith("MB:"):
+            ck.fail("linux.intelRdt.memBwSchema", "must start with MB:")
+        if rdt.get("closID") is not None and rdt["closID"] != "/" and (
+                not rdt["closID"] or "/" in rdt["closID"] or rdt["closID"] in (".", "..")):
+            # (a directory of the resctrl mount, or "/" for its root)
+            ck.fail("linux.intelRdt.closID", "%r is not a resctrl group name" % rdt["closID"])
     if "memoryPolicy" in linux:
         from .procattrs import check_memory_policy
         check_memory_policy(ck, linux)

@@ -316,9 +316,9 @@ def _update_opts() -> list[Opt]:
                  "linux.resources JSON from FILE (- for stdin)", metavar="FILE")] +
             [Opt(["--" + name.replace("_", "-")], name, "%s.%s" % (section, field),
                  metavar="VALUE") for name, (section, field, _) in UPDATE_FLAGS.items()] +
-            [Opt(["--l3-cache-schema"], "l3_cache_schema", "Intel RDT (not supported)",
+            [Opt(["--l3-cache-schema"], "l3_cache_schema", "Intel RDT: the L3 cache schema",
                  metavar="VALUE"),
-             Opt(["--mem-bw-schema"], "mem_bw_schema", "Intel RDT (not supported)",
+             Opt(["--mem-bw-schema"], "mem_bw_schema", "Intel RDT: the memory bandwidth schema",
                  metavar="VALUE")])
 
 

@@ -240,11 +240,20 @@ class Container:
         if resources is not None and any(v is not None for v in flags.values()):
             from .errors import BadArgument
             raise BadArgument("update: resources or flags, not both")
+        # (Intel RDT's are no linux.resources: the container's resctrl group's)
+        l3, mb = (str(v) if v is not None else None
+                  for v in (flags.pop("l3_cache_schema", None), flags.pop("mem_bw_schema", None)))
         resources = checked(resources) if resources is not None else \
             resources_from_flags(**flags)
         with self._locked() as (sd, state):
             if st.status_of(sd, state) == "stopped":
                 raise WrongState("container not running")
+            if l3 or mb:
+                from .resctrl import check_update, update
+                rdt = state.get("intel_rdt")
+                check_update(rdt, l3, mb)
+                assert rdt is not None   # (check_update: it has one)
+                update(rdt, l3, mb)
             cg = Cgroups.from_state(state.get("cgroups"))
             memory = resources.get("memory") or {}
             if memory.get("checkBeforeUpdate") and memory.get("limit", -1) > 0:
@@ -490,6 +499,13 @@ def undo(state: ContainerState, warn: Callable[[str], None]) -> bool:
     except (PyruncError, OSError) as e:
         warn("remove the cgroups: %s" % e)
         done = False
+    rdt = state.get("intel_rdt")
+    if rdt:
+        # (after the processes: a resctrl group with tasks cannot go)
+        from .resctrl import destroy
+        for left in destroy(rdt):
+            warn("remove resctrl group %s" % left)
+            done = False
     return done
 
 

@@ -90,6 +90,10 @@ def _spawn(container: Container, process: dict[str, Any], detach: bool, pid_file
             if sub_cgroups:
                 cgroups = cgroups.sub(sub_cgroups)
             facts = host.host_info(cgroups, process)
+            rdt = state.get("intel_rdt")
+            if rdt:
+                from .resctrl import task_files
+                facts.rdt_tasks = task_files(rdt)
             plan = make_exec_plan(config, process, facts, pidfd, state["pid"], preserve_fds,
                                   rt.listen_fds, lock_fd=sd.lock_fd, stdio=stdio,
                                   compile_seccomp=rt._seccomp_compiler())

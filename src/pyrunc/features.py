@@ -58,7 +58,7 @@ def document(version: str) -> dict[str, Any]:
             "apparmor": {"enabled": True},
             "selinux": {"enabled": True},
             "memoryPolicy": {"modes": list(MPOL_MODES), "flags": list(MPOL_FLAGS)},
-            "intelRdt": {"enabled": False},
+            "intelRdt": {"enabled": True, "schemata": True, "monitoring": True},
             "mountExtensions": {"idmap": {"enabled": True}},
             "netDevices": {"enabled": True},
         },

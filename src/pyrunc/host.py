@@ -47,29 +47,6 @@ def check_joined_namespaces(linux: dict[str, Any]) -> None:
                               "refused" % (i, ns["path"], whose))
 
 
-def check_intel_rdt(linux: dict[str, Any]) -> None:
-    """linux.intelRdt: the runtime-spec wants an error where no resctrl
-    file system is mounted; where one is, pyrunc still has no Intel RDT
-    support to apply it with: an error too, never silence."""
-    if "intelRdt" not in linux:
-        return
-    where = None
-    try:
-        with open("/proc/self/mountinfo") as f:
-            for line in f:
-                if line.split(" - ", 1)[-1].startswith("resctrl "):
-                    from .cgroups import mountinfo_unescape
-                    where = mountinfo_unescape(line.split()[4])
-                    break
-    except OSError:
-        pass
-    if where is None:
-        raise ConfigError("linux.intelRdt: no resctrl file system is mounted on this host: "
-                          "Intel RDT cannot be applied")
-    raise ConfigError("linux.intelRdt: pyrunc does not apply Intel RDT (resctrl is mounted "
-                      "at %s)" % where)
-
-
 def host_info(cgroups: Cgroups, process: dict[str, Any] | None,
               mount_label: str | None = None) -> HostInfo:
     """What the planner needs of this machine for a process entering

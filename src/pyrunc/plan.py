@@ -59,7 +59,7 @@ class HostInfo:
     """What the planner needs to know about the machine (tests fake it)."""
 
     __slots__ = ("cap_last_cap", "cgroup_mounts", "apparmor", "selinux", "parent_joins",
-                 "kernel_fs_mounts", "bounding")
+                 "kernel_fs_mounts", "bounding", "rdt_tasks")
 
     def __init__(self, cap_last_cap: int = 40, cgroup_mounts: Sequence[CgroupDir] = (),
                  apparmor: bool = False, selinux: bool = False, parent_joins: bool = False,
@@ -80,6 +80,9 @@ class HostInfo:
         # (--no-pivot) the full procfs and sysfs mounts outside the rootfs,
         # in mountinfo's order
         self.kernel_fs_mounts = kernel_fs_mounts
+        # the tasks files of the container's resctrl groups (intelRdt),
+        # which an exec process joins as it joins the cgroups
+        self.rdt_tasks: Sequence[str] = ()
 
 
 class SpawnPlan:
@@ -379,11 +382,14 @@ def _plan_namespaces(plan: SpawnPlan, new_ns: dict[str, str | None], joined: dic
 
 def _join_cgroups(plan: SpawnPlan, host: HostInfo, v2: bool) -> None:
     """The child moves itself into the container's cgroups (writing 0),
-    v1 hierarchies only or (v2) the cgroup2 one too."""
+    v1 hierarchies only or (v2) the cgroup2 one too; and into its resctrl
+    groups (an exec process: the runtime puts the init there)."""
     for _, path, is_v2 in host.cgroup_mounts:
         if v2 or not is_v2:
             plan.add(S.WriteHost('join cgroup "%s"' % path,
                                  path + ("/cgroup.procs" if is_v2 else "/tasks"), "0"))
+    for path in host.rdt_tasks:
+        plan.add(S.WriteHost("join resctrl group %s" % _q(posixpath.dirname(path)), path, "0"))
 
 
 def _become_userns_root(plan: SpawnPlan) -> None:

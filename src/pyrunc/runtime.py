@@ -21,7 +21,7 @@ import os
 from . import state as st
 from .cgroups import Cgroups
 from .container import Container, State, stdio_fds, undo, write_pid_file
-from .errors import PyruncError, SpawnError, strerror
+from .errors import ConfigError, PyruncError, SpawnError, strerror
 from .files import write_once
 
 TYPE_CHECKING = False
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .log import Log
     from .state import ContainerState
     from .plan import SeccompCompiler, SpawnPlan, Stdio
+    from .resctrl import RdtGroup
     from .spawn import Child
 
     # a stdio argument: an fd, an object with fileno() or None (this
@@ -160,13 +161,21 @@ class Runtime:
         fifo_fd = -1
         host_mount = None
         tree_fds: builtins.list[int] = []   # the plan's idmapped trees, until spawned
+        rdt: RdtGroup | None = None
         net_devices = None
         if linux.get("netDevices"):
             from .netdevices import NetDevices
             net_devices = NetDevices(linux["netDevices"])
         try:
             host.check_joined_namespaces(linux)
-            host.check_intel_rdt(linux)
+            if "intelRdt" in linux:
+                from .resctrl import RdtGroup, mount_point
+                rdt_root = mount_point()
+                if rdt_root is None:
+                    raise ConfigError("linux.intelRdt: no resctrl file system is mounted on "
+                                      "this host: Intel RDT cannot be applied")
+                rdt = RdtGroup(linux["intelRdt"], sd.id, rdt_root)
+                rdt.check()
             cgroups = Cgroups.for_config(linux.get("cgroupsPath"), sd.id, self.systemd)
             # If this process is killed from here on, `delete --force` finds
             # what to remove (the child dies with us: PR_SET_PDEATHSIG): all
@@ -175,11 +184,15 @@ class Runtime:
                                      "rootfs": rootfs, "created": st.now_rfc3339(), "owner": "",
                                      "annotations": annotations,
                                      "cgroups": cgroups.to_state()}
+            if rdt is not None:
+                state["intel_rdt"] = rdt.to_state()
             if shares_host_mount_ns(linux):
                 from . import hostmount
                 host_mount = state["host_mount"] = hostmount.intent(rootfs)
             sd.save(state)
             cgroups.setup(linux.get("resources"), self.log.warn, linux.get("devices") or ())
+            if rdt is not None:
+                rdt.make()
             process = config.get("process")
             facts = host.host_info(cgroups, process, linux.get("mountLabel"))
             if no_pivot:
@@ -262,6 +275,10 @@ class Runtime:
                                               bundle, annotations)
             child.run(on_sync, on_seccomp_fd, on_console)
             pid = child.pid
+            if rdt is not None:
+                # (created: the init waits for start, its later children
+                # inherit the group)
+                rdt.add(pid)
             # what `exec` enters the container with
             sd.save_config(data)
             state["pid"] = pid
@@ -296,7 +313,8 @@ class Runtime:
             # (the create's own error comes first: the undoing only warns,
             # and keeps the state for `delete -f` if it leaves anything)
             state = {"cgroups": cgroups.to_state() if cgroups is not None else None,
-                     "host_mount": host_mount}
+                     "host_mount": host_mount,
+                     "intel_rdt": rdt.to_state() if rdt is not None else None}
             if undo(state, self.log.warn):
                 sd.remove()
             raise

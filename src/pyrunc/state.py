@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from .cgroups.fs import CgroupsState
     from .hostmount import AnyRecord as HostMount   # the rootfs bind's record
+    from .resctrl import RdtState
 
     class ContainerState(TypedDict, total=False):
         """state.json's content.  Any key may be missing: a state file of an
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
         annotations: dict[str, str]
         cgroups: CgroupsState | None   # Cgroups.to_state()
         host_mount: HostMount | None
+        intel_rdt: RdtState | None   # resctrl.RdtGroup.to_state()
         has_process: bool
         hooks: dict[str, list[dict[str, Any]]]   # poststart, poststop
         paused: bool

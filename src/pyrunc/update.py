@@ -44,9 +44,6 @@ def resources_from_flags(**flags: int | str | None) -> dict[str, Any]:
     for dest, value in flags.items():
         if value is None:
             continue
-        if dest in ("l3_cache_schema", "mem_bw_schema"):
-            raise BadArgument("--l3-cache-schema, --mem-bw-schema: Intel RDT is not supported "
-                              "by this version of pyrunc")
         if dest not in UPDATE_FLAGS:
             raise BadArgument("update: unknown flag %r" % dest)
         section, field, kind = UPDATE_FLAGS[dest]

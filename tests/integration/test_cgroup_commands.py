@@ -103,7 +103,7 @@ def test_update_refuses_bad_input_and_changes_nothing(env):
     for args, text in [
         (["--pids-limit", "lots"], "--pids-limit: invalid number 'lots'"),
         (["--memory", "12x"], "invalid size '12x'"),
-        (["--l3-cache-schema", "L3:0=f"], "Intel RDT is not supported"),
+        (["--l3-cache-schema", "L3:0=f"], "the container has no Intel RDT group"),
         (["--resources", "/nonexistent.json"], "--resources /nonexistent.json: no such file"),
         (["--resources", "-"], "--resources: invalid JSON"),
         (["--resources", "-", "--pids-limit", "5"], "resources: expected object"),
