@@ -1,14 +1,20 @@
 """The cgroup v2 device program, run by a small interpreter of the BPF
 instructions it uses: the verdicts must be those of the rules."""
+import struct
+
 import pytest
 
 from pyrunc.cgroups import devicefilter as df
 from pyrunc.cgroups.resources import DEFAULT_DEVICE_RULES
 
 
+BPF_INSN = struct.Struct("=BBhi")   # code, dst|src<<4, off, imm
+
+
 def run(code, kind, major, minor, access):
     """Execute the program for one device access; returns 0 or 1."""
-    insns = [df.INSN.unpack_from(code, i) for i in range(0, len(code), 8)]
+    # (decoded here with struct, as the kernel's struct bpf_insn lays it out)
+    insns = [BPF_INSN.unpack_from(code, i) for i in range(0, len(code), 8)]
     acc = sum(df.ACC[a] for a in access)
     ctx = {0: (acc << 16) | (df.DEV_BLOCK if kind == "b" else df.DEV_CHAR), 4: major, 8: minor}
     r = [0] * 11

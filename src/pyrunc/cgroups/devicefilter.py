@@ -11,7 +11,7 @@ minor fit and the access asked for is within the rule's; no match: denied.
 """
 from __future__ import annotations
 
-import struct
+import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -22,7 +22,16 @@ if TYPE_CHECKING:
     # an instruction before packing: (code, dst, src, off, imm)
     Insn = tuple[int, int, int, int, int]
 
-INSN = struct.Struct("=BBhi")   # struct bpf_insn: code, dst|src<<4, off, imm
+
+
+def pack(code: int, dst: int, src: int, off: int, imm: int) -> bytes:
+    """struct bpf_insn (8 bytes, the machine's byte order): code, the
+    registers (dst in the low 4 bits on the little-endian machines pyrunc
+    runs on), off (s16), imm (s32).  (int.to_bytes, not struct: on cgroup
+    v2 every create packs a program, and struct would cost an import.)"""
+    return bytes((code, dst | src << 4)) + off.to_bytes(2, sys.byteorder, signed=True) + \
+        imm.to_bytes(4, sys.byteorder, signed=True)
+
 
 # opcodes (linux/bpf_common.h, linux/bpf.h)
 LDX_W = 0x61        # dst = *(u32 *)(src + off)
@@ -63,7 +72,7 @@ def program(rules: Sequence[DeviceRule]) -> bytes:
             break
     else:
         code += [insn(MOV64_IMM, R0, imm=0), insn(EXIT)]
-    return b"".join(INSN.pack(c, dst | (src << 4), off, imm) for c, dst, src, off, imm in code)
+    return b"".join(pack(*insn) for insn in code)
 
 
 def _block(allow: bool, kind: str, major: int | None, minor: int | None,
