@@ -5,47 +5,50 @@ the host's disk, which submounts are idmapped, and the errors.
 
 (runc 1.1.5 on these machines predates idmapped mounts: pyrunc's tests.)"""
 import os
+import shutil
 import subprocess
+import tempfile
 
 import pytest
 
 
 @pytest.fixture
-def src(tmp_path, env, own_rootfs):
-    """A host directory (reachable by a user namespace's root: not under
-    pytest's private tmp) with a file of root's and one of uid/gid 1000,
-    and a tmpfs mounted on its sub/ (this test's own, unmounted after)."""
+def src(env, own_rootfs):
+    """A host directory with a file of root's and one of uid/gid 1000, and
+    a tmpfs mounted on its sub/ (this test's own, unmounted after).  Under
+    /var/tmp: a disk file system, which kernels idmap since 5.12 (the v2
+    VM's /tmp is a tmpfs, idmappable only since 6.3), reachable by a user
+    namespace's root (not under pytest's private tmp)."""
     # (the tests' mountpoints are made in a rootfs of their own)
     env.rootfs = own_rootfs
-    top = tmp_path / "idmap-src"
-    top.mkdir()
-    os.chmod(tmp_path, 0o755)
-    (top / "root-file").write_text("r")
-    (top / "user-file").write_text("u")
-    os.chown(top / "user-file", 1000, 1000)
-    (top / "sub").mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "pyrunc-test", str(top / "sub")],
-                   check=True)
-    (top / "sub" / "in-sub").write_text("s")
+    top = tempfile.mkdtemp(prefix="pyrunc-idmap-", dir="/var/tmp")
+    os.chmod(top, 0o755)
+    with open(os.path.join(top, "root-file"), "w") as f:
+        f.write("r")
+    with open(os.path.join(top, "user-file"), "w") as f:
+        f.write("u")
+    os.chown(os.path.join(top, "user-file"), 1000, 1000)
+    sub = os.path.join(top, "sub")
+    os.mkdir(sub)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "pyrunc-test", sub], check=True)
+    with open(os.path.join(sub, "in-sub"), "w") as f:
+        f.write("s")
     try:
-        yield str(top)
+        yield top
     finally:
-        subprocess.run(["umount", str(top / "sub")], check=True)
+        subprocess.run(["umount", sub], check=True)
+        shutil.rmtree(top)
 
 
-@pytest.fixture
-def idmappable(src):
-    """src, if its file systems (and that of its tmpfs sub/) can be
-    idmapped by this kernel: tmpfs only can since Linux 6.3 (the v2 VM's
-    kernel is 6.1); else the test is skipped, saying why."""
+def idmappable(path):
+    """Skip the test, saying why, where this kernel cannot idmap path's
+    file system (tmpfs before Linux 6.3)."""
     from pyrunc.idmap import idmapped_tree
-    for path in (src, os.path.join(src, "sub")):
-        try:
-            os.close(idmapped_tree(path, False, False, ("0 5000 1\n", "0 5000 1\n")))
-        except OSError as e:
-            pytest.skip("%s cannot be idmapped here (%s): this kernel cannot idmap its file "
-                        "system" % (path, os.strerror(e.errno)))
-    return src
+    try:
+        os.close(idmapped_tree(path, False, False, ("0 5000 1\n", "0 5000 1\n")))
+    except OSError as e:
+        pytest.skip("%s cannot be idmapped here (%s): this kernel cannot idmap its file "
+                    "system" % (path, os.strerror(e.errno)))
 
 
 def _userns(spec, rootfs):
@@ -61,8 +64,8 @@ def _owners(out):
             if len(f) >= 9}
 
 
-def test_a_mounts_own_mappings_change_the_owners_the_container_sees(env, idmappable):
-    src = idmappable
+def test_a_mounts_own_mappings_change_the_owners_the_container_sees(env, src):
+    idmappable(src)
     spec = env.spec(["sh", "-c", "ls -ln /data; grep ' /data ' /proc/self/mountinfo"])
     spec["mounts"].append({"destination": "/data", "type": "bind", "source": src,
                            "options": ["bind", "idmap"],
@@ -75,9 +78,9 @@ def test_a_mounts_own_mappings_change_the_owners_the_container_sees(env, idmappa
     assert "idmapped" in r.stdout.splitlines()[-1].split()[5], r.stdout
 
 
-def test_without_mappings_the_containers_user_namespace_maps_the_mount(env, idmappable,
+def test_without_mappings_the_containers_user_namespace_maps_the_mount(env, src,
                                                                         userns_rootfs):
-    src = idmappable
+    idmappable(src)
     spec = env.spec(["sh", "-c", "ls -ln /idmapped /plain; touch /idmapped/made-inside"])
     _userns(spec, userns_rootfs)
     spec["mounts"] += [
@@ -99,8 +102,9 @@ def test_without_mappings_the_containers_user_namespace_maps_the_mount(env, idma
 
 
 @pytest.mark.parametrize("option, sub_idmapped", [("idmap", False), ("ridmap", True)])
-def test_ridmap_idmaps_the_submounts_of_an_rbind_too(env, idmappable, option, sub_idmapped):
-    src = idmappable
+def test_ridmap_idmaps_the_submounts_of_an_rbind_too(env, src, option, sub_idmapped):
+    idmappable(src)
+    idmappable(os.path.join(src, "sub"))
     spec = env.spec(["sh", "-c", "awk '$5 == \"/data/sub\" {print $6}' /proc/self/mountinfo; "
                      "ls -ln /data/sub"])
     spec["mounts"].append({"destination": "/data", "type": "bind", "source": src,
@@ -114,8 +118,8 @@ def test_ridmap_idmaps_the_submounts_of_an_rbind_too(env, idmappable, option, su
     assert _owners(r.stdout)["in-sub"] == ("5000:5000" if sub_idmapped else "0:0")
 
 
-def test_the_runtimes_tree_fds_do_not_reach_the_container(env, idmappable):
-    src = idmappable
+def test_the_runtimes_tree_fds_do_not_reach_the_container(env, src):
+    idmappable(src)
     spec = env.spec(["ls", "/proc/self/fd"])
     spec["mounts"].append({"destination": "/data", "type": "bind", "source": src,
                            "options": ["rbind", "ridmap"],
