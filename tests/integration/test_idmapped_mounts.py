@@ -122,7 +122,7 @@ def test_the_runtimes_tree_fds_do_not_reach_the_container(env, src):
     idmappable(src)
     spec = env.spec(["ls", "/proc/self/fd"])
     spec["mounts"].append({"destination": "/data", "type": "bind", "source": src,
-                           "options": ["rbind", "ridmap"],
+                           "options": ["bind", "idmap"],
                            "uidMappings": [{"containerID": 0, "hostID": 5000, "size": 10}],
                            "gidMappings": [{"containerID": 0, "hostID": 5000, "size": 10}]})
     r = env.run(spec)
