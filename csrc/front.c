@@ -323,7 +323,7 @@ static void delete(const char *root, const char *id, int force)
 
 int main(int argc, char **argv)
 {
-    const char *root = PYRUNC_SD_DEFAULT_ROOT, *log_format = "text", *ignored, *verb;
+    const char *root = NULL, *log_format = "text", *ignored, *verb;
     int i = 1, force = 0;
 
     g_argc = argc;
@@ -333,6 +333,12 @@ int main(int argc, char **argv)
             global_opt("--log-format", &i, &log_format))
             continue;
         python_cli();
+    }
+    if (root == NULL) {
+        /* not root: the default is $XDG_RUNTIME_DIR's (state.default_root) */
+        if (geteuid() != 0)
+            python_cli();
+        root = PYRUNC_SD_DEFAULT_ROOT;
     }
     if (i >= argc || root[0] == '\0' ||
         (strcmp(log_format, "text") != 0 && strcmp(log_format, "json") != 0))

@@ -1879,6 +1879,8 @@ static int run_op(struct child *c, struct pyrunc_op *op, int index)
         return personality((unsigned long)op->a) < 0 ? -errno : 0;
     case PYRUNC_OP_MOUNT_SETATTR:
         return op_mount_setattr(c, op);
+    case PYRUNC_OP_DUMPABLE:
+        return prctl(PR_SET_DUMPABLE, (unsigned long)op->a, 0, 0, 0) < 0 ? -errno : 0;
     case PYRUNC_OP_SCHED:
         return op_sched(op);
     case PYRUNC_OP_IOPRIO:

@@ -120,6 +120,8 @@ enum pyrunc_op_kind {
     PYRUNC_OP_MOUNT_SETATTR, /* s1 root path, a attributes to set, b to
                                 clear (MOUNT_ATTR_*): mount_setattr(2),
                                 AT_RECURSIVE, of the mount there */
+    PYRUNC_OP_DUMPABLE,      /* a = 0 or 1: PR_SET_DUMPABLE (1 only while a
+                                rootless runtime writes our maps) */
     PYRUNC_OP_SCHED,         /* sched_setattr(2) of the process: a policy,
                                 b nice, c priority, d SCHED_FLAG_* bits,
                                 v1 runtime, deadline, period (decimal, ns) */

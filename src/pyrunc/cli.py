@@ -107,7 +107,7 @@ def _uint(text: str) -> int:
 def _runtime(g: Args) -> Runtime:
     from .runtime import Runtime
     return Runtime(g.root, logger=g.logger, systemd_cgroup=g.systemd_cgroup, subreaper=True,
-                   listen_fds=listen_fds(os.environ, os.getpid()))
+                   listen_fds=listen_fds(os.environ, os.getpid()), rootless=g.rootless_global)
 
 
 def _container(g: Args, cid: str) -> Container:
@@ -338,16 +338,17 @@ CONSOLE_SOCKET = Opt(["--console-socket"], "console_socket",
 ID = [("container-id", True)]
 
 GLOBAL = [
-    Opt(["--root"], "root", "root directory for storage of container state",
-        metavar="PATH", default=DEFAULT_ROOT),
+    Opt(["--root"], "root", "root directory for storage of container state (default %s, or "
+        "$XDG_RUNTIME_DIR/pyrunc when not root)" % DEFAULT_ROOT, metavar="PATH"),
     Opt(["--log"], "log", "write log messages to FILE (default: stderr)", metavar="FILE"),
     Opt(["--log-format"], "log_format", "log format: text or json", metavar="FORMAT",
         default="text", choices=("text", "json")),
     Opt(["--debug"], "debug", "enable debug logging"),
     Opt(["--systemd-cgroup"], "systemd_cgroup",
         "use the systemd cgroup driver (cgroupsPath slice:prefix:name)"),
-    Opt(["--rootless"], "rootless_global", "accepted for runc compatibility",
-        metavar="auto|true|false", default="auto"),
+    Opt(["--rootless"], "rootless_global", "do without the cgroups this user cannot write "
+        "(auto: when not the host's root)", metavar="auto|true|false", default="auto",
+        choices=("auto", "true", "false")),
     Opt(["-v", "--version"], "version", "print the version"),
 ]
 

@@ -47,6 +47,19 @@ def check_joined_namespaces(linux: dict[str, Any]) -> None:
                               "refused" % (i, ns["path"], whose))
 
 
+def is_rootless() -> bool:
+    """runc's --rootless=auto: not the host's root, that is a uid that is
+    not 0, or uid 0 of a user namespace that maps less than every id (a
+    rootless Podman runs its runtime so)."""
+    if os.geteuid() != 0:
+        return True
+    try:
+        with open("/proc/self/uid_map") as f:
+            return f.read().split() != ["0", "0", "4294967295"]
+    except OSError:
+        return False
+
+
 def host_info(cgroups: Cgroups, process: dict[str, Any] | None,
               mount_label: str | None = None) -> HostInfo:
     """What the planner needs of this machine for a process entering
@@ -54,10 +67,58 @@ def host_info(cgroups: Cgroups, process: dict[str, Any] | None,
     from .plan import HostInfo
     labels = mount_label or process is not None and (
         process.get("apparmorProfile") or process.get("selinuxLabel"))
-    return HostInfo(cap_last_cap=cap_last_cap(), bounding=own_bounding(),
+    info = HostInfo(cap_last_cap=cap_last_cap(), bounding=own_bounding(),
                     cgroup_mounts=cgroups.dirs, parent_joins=cgroups.joined_by_parent,
                     apparmor=bool(labels) and apparmor_enabled(),
                     selinux=bool(labels) and os.path.exists("/sys/fs/selinux/enforce"))
+    info.unprivileged = os.geteuid() != 0
+    return info
+
+
+def write_id_maps(pid: int, uid_map: str, gid_map: str) -> None:
+    """Write a new user namespace's maps (pid: a process in it, dumpable
+    when this process is not root).  Root writes them; a user writes a
+    map of only its own uid and gid itself (setgroups denied first, as the
+    kernel asks); any other map of a user's goes through newuidmap and
+    newgidmap, the set-uid helpers that check it against /etc/subuid and
+    /etc/subgid (runc and Podman use them so).  SpawnError naming what
+    failed."""
+    from .errors import SpawnError
+    def only(text: str, own: int) -> bool:
+        """one line, mapping this process's own id alone"""
+        fields = text.split()
+        return len(fields) == 3 and fields[1:] == [str(own), "1"]
+    euid = os.geteuid()
+    if euid == 0 or only(uid_map, euid) and only(gid_map, os.getegid()):
+        if euid != 0:
+            write_proc(pid, "setgroups", "deny")
+        write_proc(pid, "uid_map", uid_map)
+        write_proc(pid, "gid_map", gid_map)
+        return
+    import subprocess
+    for helper, text in (("newuidmap", uid_map), ("newgidmap", gid_map)):
+        argv = [helper, str(pid)] + text.split()
+        try:
+            r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+        except OSError as e:
+            raise SpawnError("%s: %s (a rootless container with more than its user's own id "
+                             "needs it: the uidmap package)" % (helper, strerror(e.errno))) \
+                from None
+        if r.returncode != 0:
+            raise SpawnError("%s %s: %s" % (helper, " ".join(argv[2:]),
+                                            (r.stderr.strip().splitlines() or ["failed"])[-1]))
+
+
+def write_proc(pid: int, name: str, text: str) -> None:
+    """Write /proc/PID/name (a child's maps, offsets, oom_score_adj)."""
+    from .errors import SpawnError
+    from .files import write_once
+    path = "/proc/%d/%s" % (pid, name)
+    try:
+        write_once(path, text)
+    except OSError as e:
+        raise SpawnError("write %s: %s" % (path, strerror(e.errno))) from None
 
 
 def kernel_fs_mounts(rootfs: str) -> list[str]:

@@ -59,7 +59,7 @@ class HostInfo:
     """What the planner needs to know about the machine (tests fake it)."""
 
     __slots__ = ("cap_last_cap", "cgroup_mounts", "apparmor", "selinux", "parent_joins",
-                 "kernel_fs_mounts", "bounding", "rdt_tasks")
+                 "kernel_fs_mounts", "bounding", "rdt_tasks", "unprivileged")
 
     def __init__(self, cap_last_cap: int = 40, cgroup_mounts: Sequence[CgroupDir] = (),
                  apparmor: bool = False, selinux: bool = False, parent_joins: bool = False,
@@ -83,6 +83,9 @@ class HostInfo:
         # the tasks files of the container's resctrl groups (intelRdt),
         # which an exec process joins as it joins the cgroups
         self.rdt_tasks: Sequence[str] = ()
+        # the runtime is not root (rootless): it can write only the /proc
+        # files of a dumpable child
+        self.unprivileged = False
 
 
 class SpawnPlan:
@@ -340,7 +343,8 @@ def _plan_namespaces(plan: SpawnPlan, new_ns: dict[str, str | None], joined: dic
             # child mounts; the child waits for that at SYNC_CGROUP.  The
             # clone made the mount namespace: the bind sources can be opened.
             sources = SYNC_SOURCES if plan.bind_sources is not None else 0
-            plan.add(S.Sync("wait for the runtime (uid/gid maps)", SYNC_SETUP | sources))
+            _sync_for_maps(plan, host, "wait for the runtime (uid/gid maps)",
+                           SYNC_SETUP | sources)
             _become_userns_root(plan)
             return
         # Moving another process into a v1 cgroup waits for an RCU grace
@@ -360,9 +364,11 @@ def _plan_namespaces(plan: SpawnPlan, new_ns: dict[str, str | None], joined: dic
         plan.add(S.Setns("join %s namespace %s" % (kind, path), path, NAMESPACE_FLAGS[kind]))
     if "user" in new_ns:
         plan.add(S.Unshare("create user namespace", L.CLONE_NEWUSER))
-    plan.add(S.Sync("wait for the runtime (uid/gid maps, cgroups)", SYNC_SETUP))
     if "user" in new_ns:
+        _sync_for_maps(plan, host, "wait for the runtime (uid/gid maps, cgroups)", SYNC_SETUP)
         _become_userns_root(plan)
+    else:
+        plan.add(S.Sync("wait for the runtime (cgroups)", SYNC_SETUP))
     rest = flags & ~L.CLONE_NEWUSER
     if rest:
         names = ", ".join(k for k in new_ns if k != "user")
@@ -390,6 +396,18 @@ def _join_cgroups(plan: SpawnPlan, host: HostInfo, v2: bool) -> None:
                                  path + ("/cgroup.procs" if is_v2 else "/tasks"), "0"))
     for path in host.rdt_tasks:
         plan.add(S.WriteHost("join resctrl group %s" % _q(posixpath.dirname(path)), path, "0"))
+
+
+def _sync_for_maps(plan: SpawnPlan, host: HostInfo, desc: str, sync_id: int) -> None:
+    """The wait while the runtime writes the new user namespace's maps.
+    A runtime that is not root (rootless) can write only the files of a
+    process it owns, that is a dumpable one: the child is dumpable for as
+    long as that takes (runc's init does the same), and never after."""
+    if host.unprivileged:
+        plan.add(S.Dumpable("be dumpable while the runtime writes the uid/gid maps", 1))
+    plan.add(S.Sync(desc, sync_id))
+    if host.unprivileged:
+        plan.add(S.Dumpable("be non-dumpable again", 0))
 
 
 def _become_userns_root(plan: SpawnPlan) -> None:

@@ -57,18 +57,38 @@ class Runtime:
     disturb, as the CLI's).  listen_fds: socket activation, fds 3.. passed
     on to the container (LISTEN_FDS)."""
 
-    def __init__(self, root: str = DEFAULT_ROOT, on_warning: Callable[[str], None] | None = None,
+    def __init__(self, root: str | None = None,
+                 on_warning: Callable[[str], None] | None = None,
                  logger: Log | None = None, systemd_cgroup: bool = False,
-                 subreaper: bool = False, listen_fds: int = 0) -> None:
-        self.root = root
+                 subreaper: bool = False, listen_fds: int = 0,
+                 rootless: str | bool = "auto") -> None:
+        self.root = root or st.default_root()
         self.log: Log = logger if logger is not None else \
             _CallbackLog(on_warning or _python_warning)
         self.systemd = systemd_cgroup
         self.subreaper = subreaper
         self.listen_fds = listen_fds
+        # rootless (runc's --rootless): cgroups this process cannot write
+        # are done without, unless a limit needs them ("auto": when not
+        # the host's root, see host.is_rootless)
+        if rootless not in (True, False, "true", "false", "auto"):
+            from .errors import BadArgument
+            raise BadArgument("--rootless %r: auto, true or false" % (rootless,))
+        self.rootless_mode = rootless
 
     def __repr__(self) -> str:
         return "Runtime(%r)" % self.root
+
+    @property
+    def rootless(self) -> bool:
+        """Does this runtime do without the cgroups it cannot write?"""
+        mode = self.rootless_mode
+        if mode in (True, "true"):
+            return True
+        if mode in (False, "false"):
+            return False
+        from .host import is_rootless
+        return is_rootless()
 
     # -- containers ----------------------------------------------------------
     def container(self, cid: str) -> Container:
@@ -176,7 +196,11 @@ class Runtime:
                                       "this host: Intel RDT cannot be applied")
                 rdt = RdtGroup(linux["intelRdt"], sd.id, rdt_root)
                 rdt.check()
-            cgroups = Cgroups.for_config(linux.get("cgroupsPath"), sd.id, self.systemd)
+            cgroups = Cgroups.for_config(linux.get("cgroupsPath"), sd.id, self.systemd,
+                                         rootless=not self.systemd and self.rootless)
+            if cgroups.unwritable:
+                self.log.debug("rootless: without the cgroup hierarchies %s (not writable by "
+                               "uid %d)" % (", ".join(cgroups.unwritable), os.geteuid()))
             # If this process is killed from here on, `delete --force` finds
             # what to remove (the child dies with us: PR_SET_PDEATHSIG): all
             # the host-side resources are recorded before they are made.
@@ -224,7 +248,7 @@ class Runtime:
             def join() -> None:
                 cgroups.join(child.first_pid)
                 if plan.oom_score_adj is not None:
-                    _write_proc(child.first_pid, "oom_score_adj", str(plan.oom_score_adj))
+                    host.write_proc(child.first_pid, "oom_score_adj", str(plan.oom_score_adj))
 
             def on_sync(sync_id: int, first_pid: int
                         ) -> tuple[bytes | None, Callable[[], None] | None, list[int]]:
@@ -234,10 +258,9 @@ class Runtime:
                 reply, after, fds = None, None, []
                 if sync_id & SYNC_SETUP:
                     if plan.user_ns:
-                        for name, text in (("uid_map", plan.uid_map),
-                                           ("gid_map", plan.gid_map)):
-                            assert text is not None   # (a new user namespace's maps)
-                            _write_proc(first_pid, name, text)
+                        # (a new user namespace's maps)
+                        assert plan.uid_map is not None and plan.gid_map is not None
+                        host.write_id_maps(first_pid, plan.uid_map, plan.gid_map)
                     if plan.direct and not cgroups.joined_by_parent:
                         after = join   # while the child mounts
                     else:
@@ -246,7 +269,7 @@ class Runtime:
                         join()
                 if sync_id & SYNC_TIMENS:
                     assert plan.timens_offsets is not None   # (SYNC_TIMENS: there are some)
-                    _write_proc(first_pid, "timens_offsets", plan.timens_offsets)
+                    host.write_proc(first_pid, "timens_offsets", plan.timens_offsets)
                 if sync_id & SYNC_SOURCES:
                     assert plan.bind_sources is not None   # (SYNC_SOURCES: there is a list)
                     reply, fds = _open_bind_sources(first_pid, plan.bind_sources)
@@ -265,7 +288,7 @@ class Runtime:
                 return reply, after, fds
 
             if plan.self_join and plan.oom_score_adj is not None:
-                _write_proc(child.first_pid, "oom_score_adj", str(plan.oom_score_adj))
+                host.write_proc(child.first_pid, "oom_score_adj", str(plan.oom_score_adj))
             on_seccomp_fd: Callable[[int, int], None] | None = None
             if plan.seccomp_listener is not None:
                 def on_seccomp_fd(fd: int, _pid: int) -> None:
@@ -411,14 +434,6 @@ def _open_bind_sources(pid: int, sources: Sequence[str]) -> tuple[bytes, list[in
     finally:
         os.close(root)
     return bytes(given), fds
-
-
-def _write_proc(pid: int, name: str, text: str) -> None:
-    path = "/proc/%d/%s" % (pid, name)
-    try:
-        write_once(path, text)
-    except OSError as e:
-        raise SpawnError("write %s: %s" % (path, strerror(e.errno))) from None
 
 
 class _CallbackLog:

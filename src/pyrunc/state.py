@@ -72,6 +72,17 @@ FIFO = sd_rules.FIFO
 FASTPATH = sd_rules.FASTPATH
 CONFIG_FILE = sd_rules.CONFIG_FILE
 DEFAULT_ROOT = sd_rules.DEFAULT_ROOT
+
+
+def default_root() -> str:
+    """--root when none is given, runc's rule: for a caller that is not
+    root, $XDG_RUNTIME_DIR/pyrunc where that is set (a rootless user's
+    own runtime directory), else DEFAULT_ROOT."""
+    if os.geteuid() != 0:
+        xdg = os.environ.get("XDG_RUNTIME_DIR")
+        if xdg:
+            return os.path.join(xdg, os.path.basename(DEFAULT_ROOT))
+    return DEFAULT_ROOT
 _ID_CHARS = frozenset(sd_rules.ID_FIRST + sd_rules.ID_MORE)
 
 
@@ -105,16 +116,21 @@ class StateDir:
     def create(self) -> None:
         """Make the directory and lock it; refuse an existing id."""
         try:
-            os.mkdir(self.root, 0o711)
-        except FileExistsError:
-            pass
-        except FileNotFoundError:
-            os.makedirs(self.root, 0o711, exist_ok=True)
+            try:
+                os.mkdir(self.root, 0o711)
+            except FileExistsError:
+                pass
+            except FileNotFoundError:
+                os.makedirs(self.root, 0o711, exist_ok=True)
+        except PermissionError:
+            raise self._not_writable(self.root) from None
         while True:
             try:
                 os.mkdir(self.path, 0o711)
             except FileExistsError:
                 raise ContainerExists(self.id) from None
+            except PermissionError:
+                raise self._not_writable(self.root) from None
             self._lock()
             # A `delete` that came between mkdir and flock took the empty
             # directory for what a create killed half-way leaves, and
@@ -122,6 +138,12 @@ class StateDir:
             if self._holds_path():
                 return
             self.unlock()
+
+    def _not_writable(self, path: str) -> PyruncError:
+        hint = "" if os.geteuid() == 0 else \
+            " (a user's own state goes under $XDG_RUNTIME_DIR, or where --root says)"
+        return PyruncError("cannot make the state directory under %s as uid %d: permission "
+                           "denied%s" % (path, os.geteuid(), hint))
 
     def _holds_path(self) -> bool:
         """Is the locked directory still the one at self.path?"""

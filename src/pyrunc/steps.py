@@ -118,6 +118,18 @@ class SetnsFd(Step):
         self.flags = flags
 
 
+class Dumpable(Step):
+    """PR_SET_DUMPABLE: 1 while a rootless runtime writes the child's
+    /proc files, 0 again after (the child starts non-dumpable)."""
+    KIND = "DUMPABLE"
+    LAYOUT = {"value": "a"}
+
+    def __init__(self, desc: str, value: int) -> None:
+        self.desc = desc
+        self.words_to_child = False
+        self.value = value
+
+
 class Unshare(_FlagsStep):
     KIND = "UNSHARE"
 

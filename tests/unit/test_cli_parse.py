@@ -22,8 +22,22 @@ def test_go_style_single_dash_long_flags_and_short_aliases():
 
 def test_defaults():
     g, cmd, o, pos = cli.parse(["kill", "c"])
-    assert g.root == "/run/pyrunc" and g.log_format == "text" and o.all is False
+    # (no --root: the Runtime's default, state.default_root)
+    assert g.root is None and g.log_format == "text" and o.all is False
+    assert g.rootless_global == "auto"
     assert pos == ["c"]
+
+
+def test_the_default_root_is_runcs(monkeypatch):
+    from pyrunc import state
+    monkeypatch.setenv("XDG_RUNTIME_DIR", "/run/user/1001")
+    monkeypatch.setattr(state.os, "geteuid", lambda: 1001)
+    assert state.default_root() == "/run/user/1001/pyrunc"
+    monkeypatch.delenv("XDG_RUNTIME_DIR")
+    assert state.default_root() == "/run/pyrunc"
+    monkeypatch.setenv("XDG_RUNTIME_DIR", "/run/user/0")
+    monkeypatch.setattr(state.os, "geteuid", lambda: 0)
+    assert state.default_root() == "/run/pyrunc"
 
 
 @pytest.mark.parametrize("argv, message", [

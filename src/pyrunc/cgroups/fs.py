@@ -56,18 +56,53 @@ class Cgroups:
         # cgroup.controllers when needed
         self.controllers = controllers or {}
         self.mountpoints = mountpoints or {}   # directory -> its hierarchy's mount
+        # rootless: the hierarchies left out as this user cannot write them
+        # (a limit that needs one is an error naming it)
+        self.rootless = False
+        self.unwritable: list[str] = []
 
     @classmethod
-    def for_config(cls, cgroups_path: str | None, cid: str, systemd: bool = False) -> Cgroups:
+    def for_config(cls, cgroups_path: str | None, cid: str, systemd: bool = False,
+                   rootless: bool = False) -> Cgroups:
         """The cgroups a new container will have: directories of cgroupfs
         (those to make are recorded now, see plan_missing) or, with
-        systemd, a transient scope (the systemd driver)."""
+        systemd, a transient scope (the systemd driver).  rootless: the
+        hierarchies this user cannot write are left out, as runc does."""
         if systemd:
             from .systemd import SystemdCgroups
             return SystemdCgroups.for_scope(cgroups_path, cid)
         cg = cls.for_container(cgroups_path, cid)
+        if rootless:
+            cg.keep_writable()
         cg.plan_missing()
         return cg
+
+    def keep_writable(self) -> None:
+        """Rootless: keep the directories this user can make (or, where
+        they exist, put a process in); note the others' hierarchies."""
+        self.rootless = True
+        kept = []
+        for name, path, v2 in self.dirs:
+            p = path
+            while not os.path.isdir(p) and p != "/":
+                p = posixpath.dirname(p)
+            if p == path:
+                ok = os.access(posixpath.join(path, "cgroup.procs" if v2 else "tasks"), os.W_OK)
+            else:
+                ok = os.access(p, os.W_OK | os.X_OK)
+            if ok:
+                kept.append((name, path, v2))
+            else:
+                self.unwritable.append(name)
+        self.dirs = kept
+
+    def why_missing(self, controller: str) -> str:
+        """Why a resource's controller cannot be used (its error's words)."""
+        if self.unwritable:
+            return "the %s cgroup cannot be written by uid %d: a rootless container gets " \
+                "limits only where its cgroups are delegated to its user" % (controller,
+                                                                           os.geteuid())
+        return "the %s controller is not available on this host" % controller
 
     def setup(self, resources: dict[str, Any] | None, warn: Callable[[str], None],
               devices: Sequence[dict[str, Any]] = ()) -> None:
@@ -144,7 +179,12 @@ class Cgroups:
               devices: Sequence[dict[str, Any]] = ()) -> None:
         """Write linux.resources (and allow linux.devices) into the cgroups."""
         from .resources import BFQ_NAMES, BPF_DEVICE_FILTER, writes
-        todo = writes(resources, self.version_of, devices)
+        if self.rootless and "devices" in resources:
+            # (runc's rootless containers get no device rules: a user
+            # namespace can make no device node, and loading a cgroup
+            # device program needs host privileges)
+            resources = {k: v for k, v in resources.items() if k != "devices"}
+        todo = writes(resources, self.version_of, devices, self.why_missing)
         _order_memory_and_swap(todo, self.dir_of("memory"))
         enabled = set()
         for w in todo:

@@ -94,16 +94,19 @@ def _limit(value: int, v2: bool) -> str:
 
 
 def writes(res: dict[str, Any], version_of: VersionOf,
-           devices: Sequence[dict[str, Any]] = ()) -> list[Write]:
+           devices: Sequence[dict[str, Any]] = (),
+           why_missing: Callable[[str], str] | None = None) -> list[Write]:
     """All writes for resources `res`, in the order to make them.  devices:
-    linux.devices, which are allowed as well."""
+    linux.devices, which are allowed as well.  why_missing(controller):
+    the words of the error of a controller version_of does not find."""
     out: list[Write] = []
 
     def add(controller: str, file: str | None, value: WriteValue, path: str,
             optional: Optionality = False) -> None:
         if version_of(controller) is None:
-            raise ConfigError("linux.resources.%s: the %s controller is not available on this "
-                              "host" % (path, controller))
+            raise ConfigError("linux.resources.%s: %s" % (
+                path, why_missing(controller) if why_missing else
+                "the %s controller is not available on this host" % controller))
         out.append(Write(controller, file, value, "linux.resources." + path, optional))
 
     _memory(res.get("memory"), version_of, add)
