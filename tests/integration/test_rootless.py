@@ -1,0 +1,293 @@
+"""Rootless: pyrunc run by an unprivileged user, as runc is by rootless
+Podman or `runc spec --rootless && runc run`.  The tests make that user
+(with an /etc/subuid and /etc/subgid range and a runtime directory) and
+remove it after; what the container sees and what the host sees of its
+processes is checked, and each bad case gives one line and leaves nothing.
+
+The limits of a rootless container need delegated cgroups (cgroup v2 with
+a user's systemd): those tests run in the v2 VM (tests/v2 notes in the
+README); on this cgroup v1 host the hierarchies are the machine's, and a
+limit is refused by name."""
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+import uuid
+
+import pytest
+
+from .conftest import OTHER_RUNTIME, PYRUNC, readline
+from .test_lifecycle import wait_exit
+
+SUBID_SIZE = 65536
+
+
+def _free_subid_start():
+    """The first id past every range of /etc/subuid and /etc/subgid (and
+    past 100000, the tests' own user namespaces' range)."""
+    end = 100000 + SUBID_SIZE
+    for path in ("/etc/subuid", "/etc/subgid"):
+        try:
+            with open(path) as f:
+                for line in f:
+                    fields = line.strip().split(":")
+                    if len(fields) == 3 and fields[1].isdigit() and fields[2].isdigit():
+                        end = max(end, int(fields[1]) + int(fields[2]))
+        except FileNotFoundError:
+            pass
+    return end
+
+
+def _drop_line(path, line):
+    with open(path) as f:
+        lines = f.readlines()
+    with open(path, "w") as f:
+        f.writelines(x for x in lines if x != line)
+
+
+class User:
+    """An unprivileged user of the test's own: its name, ids, runtime
+    directory (XDG_RUNTIME_DIR) and subordinate id range."""
+
+    def __init__(self, with_range=True):
+        self.name = "pyrl" + uuid.uuid4().hex[:8]
+        # (-r: a system user, which useradd gives no subordinate ids of its
+        # own: the test decides whether it has a range)
+        subprocess.run(["useradd", "-r", "-M", "-N", "-s", "/usr/sbin/nologin", "-d",
+                        "/nonexistent", self.name], check=True)
+        entry = pwd.getpwnam(self.name)
+        self.uid, self.gid = entry.pw_uid, entry.pw_gid
+        self.lines = []
+        self.subid = None
+        if with_range:
+            self.subid = _free_subid_start()
+            line = "%s:%d:%d\n" % (self.name, self.subid, SUBID_SIZE)
+            for path in ("/etc/subuid", "/etc/subgid"):
+                with open(path, "a") as f:
+                    f.write(line)
+                self.lines.append((path, line))
+        self.xdg = "/run/user/%d" % self.uid
+        os.makedirs(self.xdg, 0o700)
+        os.chown(self.xdg, self.uid, self.gid)
+        # the bundles: a directory the user can reach (not pytest's, 0700)
+        self.home = tempfile.mkdtemp(prefix="pyrunc-rootless-", dir="/tmp")
+        os.chmod(self.home, 0o755)
+        os.chown(self.home, self.uid, self.gid)
+
+    def remove(self):
+        for path, line in self.lines:
+            _drop_line(path, line)
+        shutil.rmtree(self.xdg, ignore_errors=True)
+        shutil.rmtree(self.home, ignore_errors=True)
+        subprocess.run(["userdel", self.name], check=True)
+
+    def env(self):
+        return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "XDG_RUNTIME_DIR": self.xdg,
+                "HOME": self.home, "LANG": "C.UTF-8"}
+
+    def pyrunc(self, *args, timeout=30):
+        """The CLI as this user (no --root: the default, under
+        XDG_RUNTIME_DIR).  Output through files: a container that create
+        starts keeps its stdio open."""
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            r = subprocess.run(list(PYRUNC) + list(args), user=self.uid, group=self.gid,
+                               extra_groups=[], env=self.env(), cwd=self.home,
+                               stdin=subprocess.DEVNULL, stdout=out, stderr=err, text=True,
+                               timeout=timeout)
+            out.seek(0)
+            err.seek(0)
+            r.stdout, r.stderr = out.read(), err.read()
+        return r
+
+    def bundle(self, rootfs, args, edit=None, name=None):
+        """`pyrunc spec --rootless` in a new bundle of the user's, with a
+        copy of the rootfs the user owns (its container root)."""
+        d = os.path.join(self.home, name or "b" + uuid.uuid4().hex[:6])
+        os.mkdir(d)
+        shutil.copytree(rootfs, os.path.join(d, "rootfs"), symlinks=True)
+        subprocess.run(["chown", "-R", "%d:%d" % (self.uid, self.gid), d], check=True)
+        r = self.pyrunc("spec", "--rootless", "-b", d)
+        assert r.returncode == 0, r.stderr
+        path = os.path.join(d, "config.json")
+        with open(path) as f:
+            spec = json.load(f)
+        spec["process"]["terminal"] = False
+        spec["process"]["args"] = list(args)
+        spec["root"]["readonly"] = False
+        if edit:
+            edit(spec)
+        with open(path, "w") as f:
+            json.dump(spec, f)
+        return d
+
+
+@pytest.fixture
+def user():
+    u = User()
+    try:
+        yield u
+    finally:
+        listed = u.pyrunc("list", "-q").stdout.split()
+        for cid in listed:
+            u.pyrunc("delete", "-f", cid)
+        left = _left(u.uid)
+        u.remove()
+        assert not listed, "containers left by the test: %s" % listed
+        assert not left, "processes of the user left: %s" % left
+
+
+def _left(uid):
+    """The user's processes (those a delete -f just killed given a
+    moment to be reaped)."""
+    import time
+    for _ in range(50):
+        left = [p for p in os.listdir("/proc") if p.isdigit() and _owned_by(p, uid)]
+        if not left:
+            return []
+        time.sleep(0.1)
+    return left
+
+
+def _owned_by(pid, uid):
+    try:
+        return os.stat("/proc/%s" % pid).st_uid == uid
+    except OSError:
+        return False
+
+
+def _status_ids(pid, field):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return line.split()[1:]
+    raise AssertionError(field)
+
+
+@pytest.mark.parity
+def test_run_as_a_user_with_its_own_id_mapped_to_root(user, rootfs):
+    b = user.bundle(rootfs, ["sh", "-c", "id -u; cat /proc/self/uid_map"])
+    r = user.pyrunc("run", "-b", b, "c1")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.split()
+    assert out[0] == "0"                                   # root in the container
+    assert out[1:] == ["0", str(user.uid), "1"]            # which is the user
+    # the state went under the user's XDG_RUNTIME_DIR (runc's default:
+    # $XDG_RUNTIME_DIR/runc for runc)
+    name = "runc" if OTHER_RUNTIME and "runc" in OTHER_RUNTIME else "pyrunc"
+    assert os.path.isdir(os.path.join(user.xdg, name))
+
+
+@pytest.mark.parity
+def test_lifecycle_and_exec_of_a_rootless_container(user, rootfs):
+    b = user.bundle(rootfs, ["sleep", "1000"])
+    for args in (["create", "-b", b, "c2"], ["start", "c2"]):
+        r = user.pyrunc(*args)
+        assert r.returncode == 0, (args, r.stderr)
+    state = json.loads(user.pyrunc("state", "c2").stdout)
+    assert state["status"] == "running"
+    pid = state["pid"]
+    # seen from the host: the user's process, in its own user namespace
+    assert _status_ids(pid, "Uid") == [str(user.uid)] * 4
+    assert os.readlink("/proc/%d/ns/user" % pid) != os.readlink("/proc/self/ns/user")
+    r = user.pyrunc("exec", "c2", "sh", "-c", "id -u; echo $$ > /tmp/x; cat /tmp/x")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[0] == "0"
+    r = user.pyrunc("kill", "c2", "KILL")
+    assert r.returncode == 0, r.stderr
+    wait_exit(pid)
+    r = user.pyrunc("delete", "c2")
+    assert r.returncode == 0, r.stderr
+    assert user.pyrunc("list", "-q").stdout.split() == []
+
+
+@pytest.mark.parity
+def test_several_ranges_are_mapped_through_newuidmap(user, rootfs):
+    def ranges(spec):
+        for key in ("uidMappings", "gidMappings"):
+            own = user.uid if key == "uidMappings" else user.gid
+            spec["linux"][key] = [{"containerID": 0, "hostID": own, "size": 1},
+                                  {"containerID": 1, "hostID": user.subid, "size": 1000}]
+        for kind in ("bounding", "effective", "permitted"):
+            spec["process"]["capabilities"][kind].append("CAP_CHOWN")
+    b = user.bundle(rootfs, ["sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; "
+                             "chown 5:7 /tmp && stat -c %u:%g /tmp"], edit=ranges)
+    r = user.pyrunc("run", "-b", b, "c3")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.split()
+    assert out[:12] == ["0", str(user.uid), "1", "1", str(user.subid), "1000",
+                        "0", str(user.gid), "1", "1", str(user.subid), "1000"], out
+    assert out[12] == "5:7"     # an id of the range, as the container sees it
+    # and on the host's disk: the subordinate ids the range maps it to
+    st = os.stat(os.path.join(b, "rootfs", "tmp"))
+    assert (st.st_uid, st.st_gid) == (user.subid + 4, user.subid + 6)
+
+
+@pytest.mark.parity
+def test_run_with_a_terminal_as_a_user(user, rootfs):
+    import fcntl
+    import termios
+    b = user.bundle(rootfs, ["sh", "-c", "tty; echo tty-ok"],
+                    edit=lambda s: s["process"].update(terminal=True))
+    master, slave = os.openpty()
+    proc = subprocess.Popen(list(PYRUNC) + ["run", "-b", b, "c4"], user=user.uid,
+                            group=user.gid, extra_groups=[], env=user.env(), cwd=user.home,
+                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+                            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+    os.close(slave)
+    out = ""
+    try:
+        while "tty-ok" not in out:
+            out += readline(os.fdopen(os.dup(master), "rb", buffering=0))
+    finally:
+        assert proc.wait(timeout=20) == 0, out
+        os.close(master)
+    assert "/dev/pts/0" in out, out
+
+
+def test_a_limit_on_cgroups_the_user_cannot_write_is_refused_by_name(user, rootfs):
+    if open("/proc/self/mountinfo").read().count(" - cgroup2 ") and \
+            not os.path.isdir("/sys/fs/cgroup/pids"):
+        pytest.skip("pure cgroup v2 host: a user's delegated limits are the v2 VM's tests")
+    b = user.bundle(rootfs, ["true"],
+                    edit=lambda s: s["linux"].update(resources={"pids": {"limit": 10}}))
+    r = user.pyrunc("run", "-b", b, "c5")
+    assert r.returncode == 1
+    assert r.stderr.strip() == ("linux.resources.pids.limit: the pids cgroup cannot be "
+                                "written by uid %d: a rootless container gets limits only "
+                                "where its cgroups are delegated to its user" % user.uid)
+    assert user.pyrunc("list", "-q").stdout.split() == []
+    # --rootless=false: the cgroups are not left out, and say why they fail
+    b = user.bundle(rootfs, ["true"])
+    r = user.pyrunc("--rootless", "false", "run", "-b", b, "c6")
+    assert r.returncode == 1 and r.stderr.startswith("mkdir cgroup "), r.stderr
+    assert r.stderr.strip().endswith("permission denied") and r.stderr.count("\n") == 1
+    assert user.pyrunc("list", "-q").stdout.split() == []
+
+
+def test_a_state_root_the_user_cannot_write_is_refused(user, rootfs):
+    b = user.bundle(rootfs, ["true"])
+    r = user.pyrunc("--root", "/run/pyrunc-not-yours", "run", "-b", b, "c7")
+    assert r.returncode == 1
+    assert r.stderr.strip() == ("cannot make the state directory under /run/pyrunc-not-yours "
+                                "as uid %d: permission denied (a user's own state goes under "
+                                "$XDG_RUNTIME_DIR, or where --root says)" % user.uid)
+    assert not os.path.exists("/run/pyrunc-not-yours")
+
+
+def test_ranges_without_a_subordinate_range_are_refused(rootfs):
+    u = User(with_range=False)
+    try:
+        def ranges(spec):
+            spec["linux"]["uidMappings"].append({"containerID": 1, "hostID": 300000,
+                                                 "size": 10})
+        b = u.bundle(rootfs, ["true"], edit=ranges)
+        r = u.pyrunc("run", "-b", b, "c8")
+        assert r.returncode == 1
+        assert r.stderr.startswith("newuidmap 0 %d 1 1 300000 10: " % u.uid), r.stderr
+        assert r.stderr.count("\n") == 1
+        assert u.pyrunc("list", "-q").stdout.split() == []
+        assert not _left(u.uid)
+    finally:
+        u.remove()
