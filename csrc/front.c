@@ -335,8 +335,9 @@ int main(int argc, char **argv)
         python_cli();
     }
     if (root == NULL) {
-        /* not root: the default is $XDG_RUNTIME_DIR's (state.default_root) */
-        if (geteuid() != 0)
+        /* not root, or $XDG_RUNTIME_DIR set: the default may be under it
+         * (state.default_root's rule) */
+        if (geteuid() != 0 || getenv("XDG_RUNTIME_DIR"))
             python_cli();
         root = PYRUNC_SD_DEFAULT_ROOT;
     }

@@ -51,13 +51,8 @@ def is_rootless() -> bool:
     """runc's --rootless=auto: not the host's root, that is a uid that is
     not 0, or uid 0 of a user namespace that maps less than every id (a
     rootless Podman runs its runtime so)."""
-    if os.geteuid() != 0:
-        return True
-    try:
-        with open("/proc/self/uid_map") as f:
-            return f.read().split() != ["0", "0", "4294967295"]
-    except OSError:
-        return False
+    from .state import in_user_namespace
+    return os.geteuid() != 0 or in_user_namespace()
 
 
 def host_info(cgroups: Cgroups, process: dict[str, Any] | None,
@@ -72,6 +67,7 @@ def host_info(cgroups: Cgroups, process: dict[str, Any] | None,
                     apparmor=bool(labels) and apparmor_enabled(),
                     selinux=bool(labels) and os.path.exists("/sys/fs/selinux/enforce"))
     info.unprivileged = os.geteuid() != 0
+    info.rootless = info.unprivileged or is_rootless()
     return info
 
 

@@ -59,7 +59,7 @@ class HostInfo:
     """What the planner needs to know about the machine (tests fake it)."""
 
     __slots__ = ("cap_last_cap", "cgroup_mounts", "apparmor", "selinux", "parent_joins",
-                 "kernel_fs_mounts", "bounding", "rdt_tasks", "unprivileged")
+                 "kernel_fs_mounts", "bounding", "rdt_tasks", "unprivileged", "rootless")
 
     def __init__(self, cap_last_cap: int = 40, cgroup_mounts: Sequence[CgroupDir] = (),
                  apparmor: bool = False, selinux: bool = False, parent_joins: bool = False,
@@ -86,6 +86,9 @@ class HostInfo:
         # the runtime is not root (rootless): it can write only the /proc
         # files of a dumpable child
         self.unprivileged = False
+        # not the host's root (host.is_rootless): device nodes are bound,
+        # not made
+        self.rootless = False
 
 
 class SpawnPlan:
@@ -462,7 +465,8 @@ def _plan_rootfs(plan: SpawnPlan, config: dict[str, Any], bundle: str, rootfs: s
             plan.add(S.MountSetattr("mounts[%d]: set the recursive attributes of %s"
                                     % (i, _q(dest)), dest, *attrs))
 
-    in_userns = plan.user_ns
+    # (a user namespace, the container's or the runtime's own: no mknod)
+    in_userns = plan.user_ns or host.rootless
     if setup_dev:
         for _, major, minor, _, path in DEFAULT_DEVICES:
             if path is not None and major is not None and minor is not None:

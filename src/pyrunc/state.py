@@ -75,14 +75,25 @@ DEFAULT_ROOT = sd_rules.DEFAULT_ROOT
 
 
 def default_root() -> str:
-    """--root when none is given, runc's rule: for a caller that is not
-    root, $XDG_RUNTIME_DIR/pyrunc where that is set (a rootless user's
-    own runtime directory), else DEFAULT_ROOT."""
-    if os.geteuid() != 0:
-        xdg = os.environ.get("XDG_RUNTIME_DIR")
-        if xdg:
-            return os.path.join(xdg, os.path.basename(DEFAULT_ROOT))
+    """--root when none is given, runc's rule: $XDG_RUNTIME_DIR/pyrunc
+    where that is set, for a caller that is not root, or is root of a user
+    namespace (a rootless Podman runs its runtime so) whose $USER is not
+    root; else DEFAULT_ROOT (the host's root ignores its /run/user/0)."""
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    if xdg and (os.geteuid() != 0 or
+                in_user_namespace() and os.environ.get("USER") != "root"):
+        return os.path.join(xdg, os.path.basename(DEFAULT_ROOT))
     return DEFAULT_ROOT
+
+
+def in_user_namespace() -> bool:
+    """Is this process in a user namespace other than the host's (one
+    that maps less than every id)?"""
+    try:
+        with open("/proc/self/uid_map") as f:
+            return f.read().split() != ["0", "0", "4294967295"]
+    except OSError:
+        return False
 _ID_CHARS = frozenset(sd_rules.ID_FIRST + sd_rules.ID_MORE)
 
 

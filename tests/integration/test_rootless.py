@@ -10,92 +10,28 @@ README); on this cgroup v1 host the hierarchies are the machine's, and a
 limit is refused by name."""
 import json
 import os
-import pwd
 import shutil
 import subprocess
 import tempfile
 import uuid
 
 import pytest
+from support import users
 
 from .conftest import OTHER_RUNTIME, PYRUNC, readline
 from .test_lifecycle import wait_exit
 
-SUBID_SIZE = 65536
 
-
-def _free_subid_start():
-    """The first id past every range of /etc/subuid and /etc/subgid (and
-    past 100000, the tests' own user namespaces' range)."""
-    end = 100000 + SUBID_SIZE
-    for path in ("/etc/subuid", "/etc/subgid"):
-        try:
-            with open(path) as f:
-                for line in f:
-                    fields = line.strip().split(":")
-                    if len(fields) == 3 and fields[1].isdigit() and fields[2].isdigit():
-                        end = max(end, int(fields[1]) + int(fields[2]))
-        except FileNotFoundError:
-            pass
-    return end
-
-
-def _drop_line(path, line):
-    with open(path) as f:
-        lines = f.readlines()
-    with open(path, "w") as f:
-        f.writelines(x for x in lines if x != line)
-
-
-class User:
-    """An unprivileged user of the test's own: its name, ids, runtime
-    directory (XDG_RUNTIME_DIR) and subordinate id range."""
-
-    def __init__(self, with_range=True):
-        self.name = "pyrl" + uuid.uuid4().hex[:8]
-        # (-r: a system user, which useradd gives no subordinate ids of its
-        # own: the test decides whether it has a range)
-        subprocess.run(["useradd", "-r", "-M", "-N", "-s", "/usr/sbin/nologin", "-d",
-                        "/nonexistent", self.name], check=True)
-        entry = pwd.getpwnam(self.name)
-        self.uid, self.gid = entry.pw_uid, entry.pw_gid
-        self.lines = []
-        self.subid = None
-        if with_range:
-            self.subid = _free_subid_start()
-            line = "%s:%d:%d\n" % (self.name, self.subid, SUBID_SIZE)
-            for path in ("/etc/subuid", "/etc/subgid"):
-                with open(path, "a") as f:
-                    f.write(line)
-                self.lines.append((path, line))
-        self.xdg = "/run/user/%d" % self.uid
-        os.makedirs(self.xdg, 0o700)
-        os.chown(self.xdg, self.uid, self.gid)
-        # the bundles: a directory the user can reach (not pytest's, 0700)
-        self.home = tempfile.mkdtemp(prefix="pyrunc-rootless-", dir="/tmp")
-        os.chmod(self.home, 0o755)
-        os.chown(self.home, self.uid, self.gid)
-
-    def remove(self):
-        for path, line in self.lines:
-            _drop_line(path, line)
-        shutil.rmtree(self.xdg, ignore_errors=True)
-        shutil.rmtree(self.home, ignore_errors=True)
-        subprocess.run(["userdel", self.name], check=True)
-
-    def env(self):
-        return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "XDG_RUNTIME_DIR": self.xdg,
-                "HOME": self.home, "LANG": "C.UTF-8"}
+class User(users.User):
+    """A test user who runs pyrunc."""
 
     def pyrunc(self, *args, timeout=30):
         """The CLI as this user (no --root: the default, under
         XDG_RUNTIME_DIR).  Output through files: a container that create
         starts keeps its stdio open."""
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-            r = subprocess.run(list(PYRUNC) + list(args), user=self.uid, group=self.gid,
-                               extra_groups=[], env=self.env(), cwd=self.home,
-                               stdin=subprocess.DEVNULL, stdout=out, stderr=err, text=True,
-                               timeout=timeout)
+            r = subprocess.run(list(PYRUNC) + list(args), stdin=subprocess.DEVNULL, stdout=out,
+                               stderr=err, text=True, timeout=timeout, **self.as_user())
             out.seek(0)
             err.seek(0)
             r.stdout, r.stderr = out.read(), err.read()
@@ -132,29 +68,10 @@ def user():
         listed = u.pyrunc("list", "-q").stdout.split()
         for cid in listed:
             u.pyrunc("delete", "-f", cid)
-        left = _left(u.uid)
+        left = u.processes()
         u.remove()
         assert not listed, "containers left by the test: %s" % listed
         assert not left, "processes of the user left: %s" % left
-
-
-def _left(uid):
-    """The user's processes (those a delete -f just killed given a
-    moment to be reaped)."""
-    import time
-    for _ in range(50):
-        left = [p for p in os.listdir("/proc") if p.isdigit() and _owned_by(p, uid)]
-        if not left:
-            return []
-        time.sleep(0.1)
-    return left
-
-
-def _owned_by(pid, uid):
-    try:
-        return os.stat("/proc/%s" % pid).st_uid == uid
-    except OSError:
-        return False
 
 
 def _status_ids(pid, field):
@@ -231,8 +148,7 @@ def test_run_with_a_terminal_as_a_user(user, rootfs):
     b = user.bundle(rootfs, ["sh", "-c", "tty; echo tty-ok"],
                     edit=lambda s: s["process"].update(terminal=True))
     master, slave = os.openpty()
-    proc = subprocess.Popen(list(PYRUNC) + ["run", "-b", b, "c4"], user=user.uid,
-                            group=user.gid, extra_groups=[], env=user.env(), cwd=user.home,
+    proc = subprocess.Popen(list(PYRUNC) + ["run", "-b", b, "c4"], **user.as_user(),
                             stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
                             preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
     os.close(slave)
@@ -288,6 +204,6 @@ def test_ranges_without_a_subordinate_range_are_refused(rootfs):
         assert r.stderr.startswith("newuidmap 0 %d 1 1 300000 10: " % u.uid), r.stderr
         assert r.stderr.count("\n") == 1
         assert u.pyrunc("list", "-q").stdout.split() == []
-        assert not _left(u.uid)
+        assert not u.processes()
     finally:
         u.remove()
