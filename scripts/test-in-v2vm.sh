@@ -19,7 +19,7 @@ args=${*:-tests}
 # V2_SYSTEMD=1 boots the VM with systemd as init (the systemd cgroup driver)
 "$v2lab" ${V2_SYSTEMD:+--systemd} --timeout "${V2_TIMEOUT:-2400}" --share "$work" -- sh -c "
     set -e; cd '$work'
-    apt-get update -qq && apt-get install -y -qq strace apparmor >/dev/null
+    apt-get update -qq && apt-get install -y -qq strace apparmor uidmap >/dev/null
     python3 -m venv /tmp/venv
     /tmp/venv/bin/pip install -q dist/*.whl pytest mypy types-jsonschema
     /tmp/venv/bin/python -m pytest -q -p no:cacheprovider $args"

@@ -4,10 +4,11 @@ Podman or `runc spec --rootless && runc run`.  The tests make that user
 remove it after; what the container sees and what the host sees of its
 processes is checked, and each bad case gives one line and leaves nothing.
 
-The limits of a rootless container need delegated cgroups (cgroup v2 with
-a user's systemd): those tests run in the v2 VM (tests/v2 notes in the
-README); on this cgroup v1 host the hierarchies are the machine's, and a
-limit is refused by name."""
+The limits of a rootless container need delegated cgroups: a cgroup v2
+subtree of the user's, the test for which runs in the v2 VM
+(scripts/test-in-v2vm.sh); where the cgroups are not the user's (this
+cgroup v1 host, or v2 outside a delegated subtree) a limit is refused by
+name."""
 import json
 import os
 import shutil
@@ -163,9 +164,6 @@ def test_run_with_a_terminal_as_a_user(user, rootfs):
 
 
 def test_a_limit_on_cgroups_the_user_cannot_write_is_refused_by_name(user, rootfs):
-    if open("/proc/self/mountinfo").read().count(" - cgroup2 ") and \
-            not os.path.isdir("/sys/fs/cgroup/pids"):
-        pytest.skip("pure cgroup v2 host: a user's delegated limits are the v2 VM's tests")
     b = user.bundle(rootfs, ["true"],
                     edit=lambda s: s["linux"].update(resources={"pids": {"limit": 10}}))
     r = user.pyrunc("run", "-b", b, "c5")
@@ -207,3 +205,84 @@ def test_ranges_without_a_subordinate_range_are_refused(rootfs):
         assert not u.processes()
     finally:
         u.remove()
+
+
+def _pure_cgroup_v2():
+    return os.path.exists("/sys/fs/cgroup/cgroup.controllers") and \
+        not os.path.isdir("/sys/fs/cgroup/memory")
+
+
+@pytest.fixture
+def delegated(user):
+    """A cgroup v2 subtree delegated to the user (cgroup-v2.rst,
+    "Delegation"): its directory and its cgroup.procs, subtree_control and
+    threads files are the user's, memory and pids reach it, and the user's
+    commands start in its launch/ child (a user's processes must be in the
+    subtree to move into it, as in a user's systemd service).  ->
+    (subtree, launch directory)."""
+    if not _pure_cgroup_v2():
+        pytest.skip("a delegated cgroup v2 subtree: the v2 VM's test (this host is cgroup v1)")
+    top = "/sys/fs/cgroup/pyrunc-deleg-" + user.name
+    os.mkdir(top)
+    launch = os.path.join(top, "launch")
+    try:
+        with open("/sys/fs/cgroup/cgroup.subtree_control", "w") as f:
+            f.write("+memory +pids")
+        for name in ("", "cgroup.procs", "cgroup.subtree_control", "cgroup.threads"):
+            os.chown(os.path.join(top, name), user.uid, user.gid)
+        os.mkdir(launch)
+        subprocess.run(["chown", "-R", "%d:%d" % (user.uid, user.gid), launch], check=True)
+        yield top, launch
+    finally:
+        for d in sorted((os.path.join(top, n) for n in os.listdir(top)
+                         if os.path.isdir(os.path.join(top, n))), reverse=True):
+            os.rmdir(d)
+        os.rmdir(top)
+
+
+def _in(launch, user, *args):
+    """pyrunc args as the user, started inside the delegated subtree."""
+    script = 'echo $$ > %s/cgroup.procs && exec setpriv --reuid=%d --regid=%d --clear-groups ' \
+             '"$@"' % (launch, user.uid, user.gid)
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        r = subprocess.run(["sh", "-c", script, "sh"] + list(PYRUNC) + list(args),
+                           stdin=subprocess.DEVNULL, stdout=out, stderr=err, text=True,
+                           timeout=60, env=user.env(), cwd=user.home)
+        out.seek(0)
+        err.seek(0)
+        r.stdout, r.stderr = out.read(), err.read()
+    return r
+
+
+def test_limits_apply_in_a_cgroup_v2_subtree_delegated_to_the_user(user, rootfs, delegated):
+    top, launch = delegated
+    cg = os.path.join(top, "c9")
+
+    def limits(spec):
+        spec["linux"]["cgroupsPath"] = "/" + os.path.relpath(cg, "/sys/fs/cgroup")
+        spec["linux"]["resources"] = {"memory": {"limit": 64 << 20}, "pids": {"limit": 50}}
+    b = user.bundle(rootfs, ["sleep", "1000"], edit=limits)
+    r = _in(launch, user, "run", "-d", "-b", b, "c9")
+    assert r.returncode == 0, r.stderr
+    with open(os.path.join(cg, "memory.max")) as f:
+        assert f.read().strip() == str(64 << 20)
+    with open(os.path.join(cg, "pids.max")) as f:
+        assert f.read().strip() == "50"
+    pid = json.loads(_in(launch, user, "state", "c9").stdout)["pid"]
+    with open("/proc/%d/cgroup" % pid) as f:
+        assert f.read().strip() == "0::/" + os.path.relpath(cg, "/sys/fs/cgroup")
+    # update, pause and resume, ps, kill --all: on the user's own cgroup
+    assert _in(launch, user, "update", "--pids-limit", "20", "c9").returncode == 0
+    with open(os.path.join(cg, "pids.max")) as f:
+        assert f.read().strip() == "20"
+    assert _in(launch, user, "pause", "c9").returncode == 0
+    with open(os.path.join(cg, "cgroup.freeze")) as f:
+        assert f.read().strip() == "1"
+    assert json.loads(_in(launch, user, "state", "c9").stdout)["status"] == "paused"
+    assert _in(launch, user, "resume", "c9").returncode == 0
+    assert str(pid) in _in(launch, user, "ps", "c9").stdout
+    assert _in(launch, user, "kill", "--all", "c9", "KILL").returncode == 0
+    wait_exit(pid)
+    r = _in(launch, user, "delete", "c9")
+    assert r.returncode == 0, r.stderr
+    assert not os.path.exists(cg)
