@@ -86,14 +86,21 @@ def default_root() -> str:
     return DEFAULT_ROOT
 
 
+_in_userns: list[bool] = []   # (in_user_namespace's answer: a process keeps its own)
+
+
 def in_user_namespace() -> bool:
     """Is this process in a user namespace other than the host's (one
     that maps less than every id)?"""
-    try:
-        with open("/proc/self/uid_map") as f:
-            return f.read().split() != ["0", "0", "4294967295"]
-    except OSError:
-        return False
+    if not _in_userns:
+        try:
+            with open("/proc/self/uid_map") as f:
+                _in_userns.append(f.read().split() != ["0", "0", "4294967295"])
+        except OSError:
+            _in_userns.append(False)
+    return _in_userns[0]
+
+
 _ID_CHARS = frozenset(sd_rules.ID_FIRST + sd_rules.ID_MORE)
 
 

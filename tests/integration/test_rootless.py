@@ -286,3 +286,22 @@ def test_limits_apply_in_a_cgroup_v2_subtree_delegated_to_the_user(user, rootfs,
     r = _in(launch, user, "delete", "c9")
     assert r.returncode == 0, r.stderr
     assert not os.path.exists(cg)
+
+
+@pytest.mark.parity
+def test_seccomp_and_hooks_work_rootless(user, rootfs):
+    mark = os.path.join(user.home, "hook-ran")
+
+    def edit(spec):
+        spec["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}
+        spec["hooks"] = {"createRuntime": [{"path": "/bin/sh",
+                                            "args": ["sh", "-c", "id -u > %s" % mark]}]}
+    b = user.bundle(rootfs, ["sh", "-c", "mkdir /tmp/d 2>&1; grep Seccomp: /proc/self/status"],
+                    edit=edit)
+    r = user.pyrunc("run", "-b", b, "c10")
+    assert r.returncode == 0, r.stderr
+    assert "Operation not permitted" in r.stdout and "Seccomp:\t2" in r.stdout, r.stdout
+    # the hook ran as the user, on the host
+    with open(mark) as f:
+        assert f.read().strip() == str(user.uid)
