@@ -305,3 +305,63 @@ def test_seccomp_and_hooks_work_rootless(user, rootfs):
     # the hook ran as the user, on the host
     with open(mark) as f:
         assert f.read().strip() == str(user.uid)
+
+
+@pytest.fixture
+def user_systemd(user):
+    """The user's own systemd (user@UID.service), started by the system's
+    as a login would start it (its XDG_RUNTIME_DIR given by a drop-in: no
+    logind in the VM), and stopped after.  -> the directory of a cgroup of
+    the user's inside it, where the user's commands start (a user manager
+    moves only processes of its own subtree into its scopes)."""
+    if not _pure_cgroup_v2() or not os.path.isdir("/run/systemd/system"):
+        pytest.skip("a user's systemd: the v2 VM booted with systemd as init "
+                    "(V2_SYSTEMD=1 scripts/test-in-v2vm.sh)")
+    dropin = "/run/systemd/system/user@%d.service.d" % user.uid
+    os.makedirs(dropin)
+    with open(os.path.join(dropin, "pyrunc-test.conf"), "w") as f:
+        f.write("[Service]\nEnvironment=XDG_RUNTIME_DIR=%s\n" % user.xdg)
+    units = ["user-runtime-dir@%d.service" % user.uid, "user@%d.service" % user.uid]
+    subprocess.run(["systemctl", "daemon-reload"], check=True)
+    try:
+        # (the test made the user's XDG_RUNTIME_DIR already)
+        subprocess.run(["systemctl", "start", units[1]], check=True, timeout=60)
+        service = "/sys/fs/cgroup/user.slice/user-%d.slice/user@%d.service" % (user.uid,
+                                                                               user.uid)
+        launch = os.path.join(service, "pyrunc-test-launch")
+        os.mkdir(launch)
+        os.chown(launch, user.uid, user.gid)
+        os.chown(os.path.join(launch, "cgroup.procs"), user.uid, user.gid)
+        yield launch
+    finally:
+        subprocess.run(["systemctl", "stop"] + units, timeout=60)
+        shutil.rmtree(dropin)
+        subprocess.run(["systemctl", "daemon-reload"], check=True)
+
+
+def test_limits_apply_in_a_scope_of_the_users_systemd(user, rootfs, user_systemd):
+    launch = user_systemd
+
+    def limits(spec):
+        spec["linux"]["cgroupsPath"] = "user.slice:pyrunc:c11"
+        spec["linux"]["resources"] = {"memory": {"limit": 32 << 20}, "pids": {"limit": 40}}
+    b = user.bundle(rootfs, ["sleep", "1000"], edit=limits)
+    r = _in(launch, user, "--systemd-cgroup", "run", "-d", "-b", b, "c11")
+    assert r.returncode == 0, r.stderr
+    scope = "/sys/fs/cgroup/user.slice/user-%d.slice/user@%d.service/user.slice/" \
+        "pyrunc-c11.scope" % (user.uid, user.uid)
+    pid = json.loads(_in(launch, user, "state", "c11").stdout)["pid"]
+    with open("/proc/%d/cgroup" % pid) as f:
+        assert f.read().strip() == "0::" + scope[len("/sys/fs/cgroup"):]
+    with open(os.path.join(scope, "memory.max")) as f:
+        assert f.read().strip() == str(32 << 20)
+    with open(os.path.join(scope, "pids.max")) as f:
+        assert f.read().strip() == "40"
+    assert _in(launch, user, "pause", "c11").returncode == 0
+    with open(os.path.join(scope, "cgroup.freeze")) as f:
+        assert f.read().strip() == "1"
+    assert _in(launch, user, "resume", "c11").returncode == 0
+    r = _in(launch, user, "delete", "-f", "c11")
+    assert r.returncode == 0, r.stderr
+    wait_exit(pid)
+    assert not os.path.exists(scope)

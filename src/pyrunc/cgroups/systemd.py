@@ -1,10 +1,12 @@
 """The systemd cgroup driver (`--systemd-cgroup`): the container's cgroup is
 a transient scope unit that systemd creates, with Delegate=yes, as runc
 makes it.  cgroupsPath is "slice:prefix:name" -> unit "prefix-name.scope"
-in "slice" (default system.slice).
+in "slice" (default system.slice; user.slice for a user).
 
 systemd is asked over its private socket (/run/systemd/private, root
-only: no bus daemon in between) with a minimal D-Bus client: EXTERNAL
+only: no bus daemon in between; for a caller that is not root, its own
+user manager's, $XDG_RUNTIME_DIR/systemd/private, whose cgroup
+user@UID.service systemd delegates to the user) with a minimal D-Bus client: EXTERNAL
 authentication, the marshalling of the few types these calls use, and
 waiting for the job's JobRemoved signal.  The resource files of the scope
 are then written by the cgroupfs code, as runc does for what has no unit
@@ -48,7 +50,9 @@ def unit_and_slice(cgroups_path: str | None, cid: str) -> tuple[str, str]:
         raise SystemdError('linux.cgroupsPath: %r: the systemd driver expects '
                            '"slice:prefix:name"' % cgroups_path)
     slice_, prefix, name = parts if cgroups_path else ("", "pyrunc", cid)
-    slice_ = slice_ or "system.slice"
+    # (a user's manager has no system.slice: its containers go to its
+    # user.slice, as runc puts them)
+    slice_ = slice_ or ("user.slice" if os.geteuid() != 0 else "system.slice")
     if not slice_.endswith(".slice") or "/" in slice_:
         raise SystemdError("linux.cgroupsPath: %r is not a slice name" % slice_)
     if name.endswith(".slice"):
@@ -197,7 +201,8 @@ class _Reader:
 class Bus:
     """A connection to systemd's private socket."""
 
-    def __init__(self, path: str = SOCKET) -> None:
+    def __init__(self, path: str | None = None) -> None:
+        path = path or socket_path()
         import _socket
         self.sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         self.serial = 0
@@ -347,14 +352,34 @@ def stop_unit(unit: str, gone: Callable[[], bool] = lambda: False) -> None:
         bus.close()
 
 
+def socket_path() -> str:
+    """The manager pyrunc asks: the system's, or for a caller that is not
+    root its own user manager's ($XDG_RUNTIME_DIR/systemd/private), whose
+    cgroup systemd delegates to the user (rootless, as runc does)."""
+    if os.geteuid() == 0:
+        return SOCKET
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    if not xdg:
+        raise CgroupError("--systemd-cgroup as uid %d: XDG_RUNTIME_DIR is not set (the user's "
+                          "systemd is asked there)" % os.geteuid())
+    return os.path.join(xdg, "systemd", "private")
+
+
+def manager_cgroup() -> str:
+    """Where the manager's slices are in the cgroup tree: the root, or a
+    user manager's user@UID.service (systemd's fixed names)."""
+    uid = os.geteuid()
+    return "" if uid == 0 else "/user.slice/user-%d.slice/user@%d.service" % (uid, uid)
+
+
 def running() -> bool:
-    """Is systemd the init here, with its private socket?"""
-    return os.path.isdir("/run/systemd/system") and os.path.exists(SOCKET)
+    """Is systemd the init here, with the private socket we would ask?"""
+    return os.path.isdir("/run/systemd/system") and os.path.exists(socket_path())
 
 
 def scope_dirs(unit: str, slice_: str, hierarchies: Iterable[Hierarchy]) -> list[CgroupDir]:
     """The scope's directory in each hierarchy systemd manages."""
-    rel = posixpath.join(slice_path(slice_), unit)
+    rel = manager_cgroup() + posixpath.join(slice_path(slice_), unit)
     return [(h.name, h.mountpoint + rel, h.v2) for h in hierarchies]
 
 
@@ -380,7 +405,9 @@ class SystemdCgroups(Cgroups):
     def for_scope(cls, cgroups_path: str | None, cid: str) -> SystemdCgroups:
         """The scope of a new container (cgroupsPath slice:prefix:name)."""
         if not running():
-            raise CgroupError("--systemd-cgroup: systemd is not running here")
+            raise CgroupError("--systemd-cgroup: systemd is not running here" if os.geteuid() == 0
+                              else "--systemd-cgroup: uid %d has no systemd of its own running "
+                              "(no %s)" % (os.geteuid(), socket_path()))
         unit, slice_ = unit_and_slice(cgroups_path, cid)
         dirs, controllers, mountpoints = [], {}, {}
         hs = hierarchies()
@@ -388,7 +415,10 @@ class SystemdCgroups(Cgroups):
             dirs.append((name, path, v2))
             controllers[path] = list(h.controllers)
             mountpoints[path] = h.mountpoint
-        return cls(dirs, unit, slice_, (), controllers, mountpoints)
+        cg = cls(dirs, unit, slice_, (), controllers, mountpoints)
+        # (a user's: no device rules, as for rootless cgroupfs)
+        cg.rootless = os.geteuid() != 0
+        return cg
 
     @classmethod
     def from_record(cls, data: Mapping[str, Any]) -> SystemdCgroups:
