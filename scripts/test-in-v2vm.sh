@@ -4,6 +4,9 @@
 # guest compiles ~10x slower) and installed in a venv in the guest.
 #   scripts/test-in-v2vm.sh [PYTEST ARGS...]      (default: the whole suite)
 #   V2_SYSTEMD=1 scripts/test-in-v2vm.sh ...       (systemd as init)
+#   V2_E2E_RUNTIME=/usr/sbin/runc ...              (the e2e group against another runtime)
+#   V2_APT="podman dbus-user-session" ...           (more Debian packages: the
+#                                                    rootless Podman e2e tests)
 # Needs root and `run-in-v2vm.sh --setup` once per machine.
 set -eu
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,7 +22,9 @@ args=${*:-tests}
 # V2_SYSTEMD=1 boots the VM with systemd as init (the systemd cgroup driver)
 "$v2lab" ${V2_SYSTEMD:+--systemd} --timeout "${V2_TIMEOUT:-2400}" --share "$work" -- sh -c "
     set -e; cd '$work'
-    apt-get update -qq && apt-get install -y -qq strace apparmor uidmap >/dev/null
+    apt-get update -qq && apt-get install -y -qq strace apparmor uidmap ${V2_APT:-} >/dev/null
     python3 -m venv /tmp/venv
     /tmp/venv/bin/pip install -q dist/*.whl pytest mypy types-jsonschema
+    # (the e2e group runs the runtime installed here)
+    export PYRUNC_E2E_RUNTIME=${V2_E2E_RUNTIME:-/tmp/venv/lib/python3.11/site-packages/pyrunc/pyrunc-front}
     /tmp/venv/bin/python -m pytest -q -p no:cacheprovider $args"

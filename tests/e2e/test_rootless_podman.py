@@ -135,3 +135,54 @@ def test_read_only_rootfs(rootless):
                         "touch /x 2>&1; echo rc=$?")
     assert r.returncode == 0, r.stderr
     assert "Read-only file system" in r.stdout and "rc=1" in r.stdout, r.stdout
+
+
+def _pure_cgroup_v2_with_systemd():
+    return os.path.exists("/sys/fs/cgroup/cgroup.controllers") and \
+        not os.path.isdir("/sys/fs/cgroup/memory") and os.path.isdir("/run/systemd/system")
+
+
+def test_memory_limit_through_the_users_systemd_on_cgroup_v2(e2e_session):
+    """`podman run --memory` as a user: Podman asks the user's systemd for
+    the container's scope (cgroupsPath user.slice:libpod:ID, the runtime
+    with --systemd-cgroup), and the limit is in the scope's memory.max."""
+    if not _pure_cgroup_v2_with_systemd():
+        pytest.skip("a user's systemd on cgroup v2: the v2 VM with systemd as init "
+                    "(V2_SYSTEMD=1 V2_APT='podman dbus-user-session' "
+                    "scripts/test-in-v2vm.sh tests/e2e/test_rootless_podman.py)")
+    if shutil.which("podman") is None or \
+            not os.path.exists("/usr/lib/systemd/user/dbus.socket"):
+        pytest.skip("needs podman and a user's D-Bus (apt-get install podman dbus-user-session)")
+    user = users.User()
+    manager = None
+    try:
+        manager = users.UserManager(user)
+        env = dict(user.env(), DBUS_SESSION_BUS_ADDRESS="unix:path=%s/bus" % user.xdg)
+        own = os.path.join(user.home, "image.tar")
+        shutil.copy(e2e_session.image(), own)
+        os.chown(own, user.uid, user.gid)
+
+        def podman(*args):
+            # (as a user's shell runs it: Podman itself asks the user's
+            # systemd for the scopes of its processes)
+            return subprocess.run(
+                ["podman", "--runtime", e2e_session.runtime, "--cgroup-manager", "systemd",
+                 "--events-backend", "file"] + list(args),
+                capture_output=True, text=True, timeout=180, env=env, cwd=user.home,
+                user=user.uid, group=user.gid, extra_groups=[])
+        r = podman("load", "-i", own)
+        assert r.returncode == 0, r.stderr
+        r = podman("run", "--rm", "--network", "none", "--memory", "64m", "--pids-limit", "33",
+                   E.IMAGE, "sh", "-c", "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.split() == [str(64 << 20), "33"], r.stdout
+    finally:
+        subprocess.run(["podman", "system", "reset", "-f"], capture_output=True, timeout=300,
+                       env=user.env(), cwd=user.home, user=user.uid, group=user.gid,
+                       extra_groups=[])
+        if manager is not None:
+            manager.stop()
+        user.kill_all()
+        left = user.processes()
+        user.remove()
+        assert not left, "processes of the rootless user left: %s" % left

@@ -309,34 +309,15 @@ def test_seccomp_and_hooks_work_rootless(user, rootfs):
 
 @pytest.fixture
 def user_systemd(user):
-    """The user's own systemd (user@UID.service), started by the system's
-    as a login would start it (its XDG_RUNTIME_DIR given by a drop-in: no
-    logind in the VM), and stopped after.  -> the directory of a cgroup of
-    the user's inside it, where the user's commands start (a user manager
-    moves only processes of its own subtree into its scopes)."""
+    """The user's own systemd, and where its commands start (users.UserManager)."""
     if not _pure_cgroup_v2() or not os.path.isdir("/run/systemd/system"):
         pytest.skip("a user's systemd: the v2 VM booted with systemd as init "
                     "(V2_SYSTEMD=1 scripts/test-in-v2vm.sh)")
-    dropin = "/run/systemd/system/user@%d.service.d" % user.uid
-    os.makedirs(dropin)
-    with open(os.path.join(dropin, "pyrunc-test.conf"), "w") as f:
-        f.write("[Service]\nEnvironment=XDG_RUNTIME_DIR=%s\n" % user.xdg)
-    units = ["user-runtime-dir@%d.service" % user.uid, "user@%d.service" % user.uid]
-    subprocess.run(["systemctl", "daemon-reload"], check=True)
+    manager = users.UserManager(user)
     try:
-        # (the test made the user's XDG_RUNTIME_DIR already)
-        subprocess.run(["systemctl", "start", units[1]], check=True, timeout=60)
-        service = "/sys/fs/cgroup/user.slice/user-%d.slice/user@%d.service" % (user.uid,
-                                                                               user.uid)
-        launch = os.path.join(service, "pyrunc-test-launch")
-        os.mkdir(launch)
-        os.chown(launch, user.uid, user.gid)
-        os.chown(os.path.join(launch, "cgroup.procs"), user.uid, user.gid)
-        yield launch
+        yield manager.launch
     finally:
-        subprocess.run(["systemctl", "stop"] + units, timeout=60)
-        shutil.rmtree(dropin)
-        subprocess.run(["systemctl", "daemon-reload"], check=True)
+        manager.stop()
 
 
 def test_limits_apply_in_a_scope_of_the_users_systemd(user, rootfs, user_systemd):

@@ -108,3 +108,38 @@ def _owned_by(pid, uid):
         return os.stat("/proc/%s" % pid).st_uid == uid
     except OSError:
         return False
+
+
+class UserManager:
+    """The user's own systemd (user@UID.service), started by the system's
+    as a login would start it (its XDG_RUNTIME_DIR given by a drop-in:
+    the v2 VM has no logind), with a cgroup of the user's inside it,
+    `launch`, where the user's commands can start (a user manager moves
+    only processes of its own subtree into its scopes).  stop() undoes it."""
+
+    def __init__(self, user):
+        self.user = user
+        self.dropin = "/run/systemd/system/user@%d.service.d" % user.uid
+        os.makedirs(self.dropin)
+        with open(os.path.join(self.dropin, "pyrunc-test.conf"), "w") as f:
+            f.write("[Service]\nEnvironment=XDG_RUNTIME_DIR=%s\n" % user.xdg)
+        subprocess.run(["systemctl", "daemon-reload"], check=True)
+        self.unit = "user@%d.service" % user.uid
+        subprocess.run(["systemctl", "start", self.unit], check=True, timeout=60)
+        service = "/sys/fs/cgroup/user.slice/user-%d.slice/%s" % (user.uid, self.unit)
+        self.launch = os.path.join(service, "pyrunc-test-launch")
+        os.mkdir(self.launch)
+        os.chown(self.launch, user.uid, user.gid)
+        os.chown(os.path.join(self.launch, "cgroup.procs"), user.uid, user.gid)
+
+    def command(self, argv):
+        """argv as the user, started inside its manager's subtree."""
+        script = 'echo $$ > %s/cgroup.procs && exec setpriv --reuid=%d --regid=%d ' \
+                 '--clear-groups "$@"' % (self.launch, self.user.uid, self.user.gid)
+        return ["sh", "-c", script, "sh"] + list(argv)
+
+    def stop(self):
+        subprocess.run(["systemctl", "stop", self.unit], timeout=60)
+        shutil.rmtree(self.dropin)
+        subprocess.run(["systemctl", "daemon-reload"], check=True)
+

@@ -52,7 +52,7 @@ def unit_and_slice(cgroups_path: str | None, cid: str) -> tuple[str, str]:
     slice_, prefix, name = parts if cgroups_path else ("", "pyrunc", cid)
     # (a user's manager has no system.slice: its containers go to its
     # user.slice, as runc puts them)
-    slice_ = slice_ or ("user.slice" if os.geteuid() != 0 else "system.slice")
+    slice_ = slice_ or ("user.slice" if manager_uid() is not None else "system.slice")
     if not slice_.endswith(".slice") or "/" in slice_:
         raise SystemdError("linux.cgroupsPath: %r is not a slice name" % slice_)
     if name.endswith(".slice"):
@@ -214,8 +214,10 @@ class Bus:
         self.sock.settimeout(60)
         try:
             self.sock.connect(path)
-            self.sock.sendall(b"\0AUTH EXTERNAL %s\r\n" % str(os.getuid()).encode().hex()
-                              .encode())
+            # (the uid systemd sees: in a user namespace, the host's one)
+            uid = manager_uid()
+            self.sock.sendall(b"\0AUTH EXTERNAL %s\r\n" % str(
+                os.getuid() if uid is None else uid).encode().hex().encode())
             line = self._line()
             if not line.startswith(b"OK "):
                 raise SystemdError("systemd refused the connection: %r" % line)
@@ -352,11 +354,33 @@ def stop_unit(unit: str, gone: Callable[[], bool] = lambda: False) -> None:
         bus.close()
 
 
+def manager_uid() -> int | None:
+    """Whose systemd pyrunc asks: None for the system's; else the host uid
+    of a rootless caller, whose own user manager that is (runc's rule):
+    a uid that is not 0, or root of a user namespace (a rootless Podman's)
+    with an XDG_RUNTIME_DIR, whose uid 0 is that user on the host."""
+    euid = os.geteuid()
+    if euid != 0:
+        return euid
+    from ..state import in_user_namespace
+    if not in_user_namespace() or not os.environ.get("XDG_RUNTIME_DIR"):
+        return None
+    try:
+        with open("/proc/self/uid_map") as f:
+            for line in f:
+                inside, outside, size = (int(x) for x in line.split())
+                if inside == 0 and size >= 1:
+                    return outside
+    except (OSError, ValueError):
+        pass
+    return None
+
+
 def socket_path() -> str:
-    """The manager pyrunc asks: the system's, or for a caller that is not
-    root its own user manager's ($XDG_RUNTIME_DIR/systemd/private), whose
-    cgroup systemd delegates to the user (rootless, as runc does)."""
-    if os.geteuid() == 0:
+    """The manager's private socket: the system's, or a user manager's
+    ($XDG_RUNTIME_DIR/systemd/private), whose cgroup user@UID.service
+    systemd delegates to the user."""
+    if manager_uid() is None:
         return SOCKET
     xdg = os.environ.get("XDG_RUNTIME_DIR")
     if not xdg:
@@ -368,8 +392,8 @@ def socket_path() -> str:
 def manager_cgroup() -> str:
     """Where the manager's slices are in the cgroup tree: the root, or a
     user manager's user@UID.service (systemd's fixed names)."""
-    uid = os.geteuid()
-    return "" if uid == 0 else "/user.slice/user-%d.slice/user@%d.service" % (uid, uid)
+    uid = manager_uid()
+    return "" if uid is None else "/user.slice/user-%d.slice/user@%d.service" % (uid, uid)
 
 
 def running() -> bool:
@@ -405,9 +429,10 @@ class SystemdCgroups(Cgroups):
     def for_scope(cls, cgroups_path: str | None, cid: str) -> SystemdCgroups:
         """The scope of a new container (cgroupsPath slice:prefix:name)."""
         if not running():
-            raise CgroupError("--systemd-cgroup: systemd is not running here" if os.geteuid() == 0
-                              else "--systemd-cgroup: uid %d has no systemd of its own running "
-                              "(no %s)" % (os.geteuid(), socket_path()))
+            raise CgroupError("--systemd-cgroup: systemd is not running here"
+                              if manager_uid() is None else
+                              "--systemd-cgroup: uid %s has no systemd of its own running "
+                              "(no %s)" % (manager_uid(), socket_path()))
         unit, slice_ = unit_and_slice(cgroups_path, cid)
         dirs, controllers, mountpoints = [], {}, {}
         hs = hierarchies()
@@ -417,7 +442,7 @@ class SystemdCgroups(Cgroups):
             mountpoints[path] = h.mountpoint
         cg = cls(dirs, unit, slice_, (), controllers, mountpoints)
         # (a user's: no device rules, as for rootless cgroupfs)
-        cg.rootless = os.geteuid() != 0
+        cg.rootless = manager_uid() is not None
         return cg
 
     @classmethod
