@@ -281,6 +281,8 @@ def test_limits_apply_in_a_cgroup_v2_subtree_delegated_to_the_user(user, rootfs,
     assert json.loads(_in(launch, user, "state", "c9").stdout)["status"] == "paused"
     assert _in(launch, user, "resume", "c9").returncode == 0
     assert str(pid) in _in(launch, user, "ps", "c9").stdout
+    stats = json.loads(_in(launch, user, "events", "--stats", "c9").stdout)
+    assert stats["type"] == "stats" and stats["data"]["pids"]["current"] >= 1, stats
     assert _in(launch, user, "kill", "--all", "c9", "KILL").returncode == 0
     wait_exit(pid)
     r = _in(launch, user, "delete", "c9")
