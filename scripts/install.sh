@@ -8,8 +8,9 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 venv=${PYRUNC_VENV:-/opt/pyrunc}
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# (uidmap: newuidmap and newgidmap, for a rootless user's several id ranges)
 apt-get install -y -qq python3 python3-venv python3-dev gcc libseccomp-dev \
-    busybox-static iproute2 strace >/dev/null
+    busybox-static iproute2 strace uidmap >/dev/null
 # Where the kernel enforces AppArmor, its tools load the profiles that
 # containers are given (and that the tests load)
 if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ]; then
