@@ -42,10 +42,11 @@ def stream(cid: str, cg: Cgroups, pid_fd: int, interval: float,
             if now >= due:
                 emit({"type": "stats", "id": cid, "data": cg.stats()})
                 due = now + interval
-            for fd, _ in poller.poll(max(0.0, due - time.monotonic()) * 1000):
-                if fd == pid_fd:
-                    return
-                if watch.take():   # one event per wake-up, as runc
-                    emit({"type": "oom", "id": cid})
+            ready = [fd for fd, _ in poller.poll(max(0.0, due - time.monotonic()) * 1000)]
+            # (an OOM kill that ends the init wakes both: its event first)
+            if ready and watch.fd >= 0 and watch.take():   # one per wake-up, as runc
+                emit({"type": "oom", "id": cid})
+            if pid_fd in ready:
+                return
     finally:
         watch.close()

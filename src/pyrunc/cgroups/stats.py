@@ -150,7 +150,8 @@ class OomWatch:
         if version == "v1":
             control = os.open(posixpath.join(d, "memory.oom_control"), os.O_RDONLY | os.O_CLOEXEC)
             try:
-                self.fd = os.eventfd(0, os.EFD_CLOEXEC)
+                # (non-blocking: take() may ask when nothing happened)
+                self.fd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
                 from ..files import write_once
                 write_once(posixpath.join(d, "cgroup.event_control"),
                            "%d %d" % (self.fd, control))
@@ -172,7 +173,10 @@ class OomWatch:
             new, self.kills = kills - self.kills, kills
             return max(new, 0)
         import sys
-        return int.from_bytes(os.read(self.fd, 8), sys.byteorder)
+        try:
+            return int.from_bytes(os.read(self.fd, 8), sys.byteorder)
+        except BlockingIOError:
+            return 0
 
     def close(self) -> None:
         if self.fd >= 0:
