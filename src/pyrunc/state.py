@@ -86,19 +86,26 @@ def default_root() -> str:
     return DEFAULT_ROOT
 
 
-_in_userns: list[bool] = []   # (in_user_namespace's answer: a process keeps its own)
+_uid_map: list[list[tuple[int, int, int]]] = []   # (own_uid_map's: a process keeps its own)
+
+
+def own_uid_map() -> list[tuple[int, int, int]]:
+    """This process's /proc/self/uid_map: (inside, outside, size) lines,
+    read once."""
+    if not _uid_map:
+        try:
+            with open("/proc/self/uid_map") as f:
+                _uid_map.append([(int(a), int(b), int(c)) for a, b, c in
+                                 (line.split() for line in f)])
+        except (OSError, ValueError):
+            _uid_map.append([(0, 0, 4294967295)])
+    return _uid_map[0]
 
 
 def in_user_namespace() -> bool:
     """Is this process in a user namespace other than the host's (one
     that maps less than every id)?"""
-    if not _in_userns:
-        try:
-            with open("/proc/self/uid_map") as f:
-                _in_userns.append(f.read().split() != ["0", "0", "4294967295"])
-        except OSError:
-            _in_userns.append(False)
-    return _in_userns[0]
+    return own_uid_map() != [(0, 0, 4294967295)]
 
 
 _ID_CHARS = frozenset(sd_rules.ID_FIRST + sd_rules.ID_MORE)

@@ -362,17 +362,12 @@ def manager_uid() -> int | None:
     euid = os.geteuid()
     if euid != 0:
         return euid
-    from ..state import in_user_namespace
+    from ..state import in_user_namespace, own_uid_map
     if not in_user_namespace() or not os.environ.get("XDG_RUNTIME_DIR"):
         return None
-    try:
-        with open("/proc/self/uid_map") as f:
-            for line in f:
-                inside, outside, size = (int(x) for x in line.split())
-                if inside == 0 and size >= 1:
-                    return outside
-    except (OSError, ValueError):
-        pass
+    for inside, outside, size in own_uid_map():
+        if inside == 0 and size >= 1:
+            return outside
     return None
 
 
