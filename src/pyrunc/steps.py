@@ -84,6 +84,15 @@ class _NameStep(Step):
         self.name = name
 
 
+class _ValueStep(Step):
+    LAYOUT = {"value": "a"}
+
+    def __init__(self, desc: str, value: int) -> None:
+        self.desc = desc
+        self.words_to_child = False
+        self.value = value
+
+
 class _FlagsStep(Step):
     LAYOUT = {"flags": "a"}
 
@@ -118,16 +127,10 @@ class SetnsFd(Step):
         self.flags = flags
 
 
-class Dumpable(Step):
+class Dumpable(_ValueStep):
     """PR_SET_DUMPABLE: 1 while a rootless runtime writes the child's
     /proc files, 0 again after (the child starts non-dumpable)."""
     KIND = "DUMPABLE"
-    LAYOUT = {"value": "a"}
-
-    def __init__(self, desc: str, value: int) -> None:
-        self.desc = desc
-        self.words_to_child = False
-        self.value = value
 
 
 class Unshare(_FlagsStep):
@@ -460,16 +463,10 @@ class Sched(Step):
         self.times = [str(runtime), str(deadline), str(period)]
 
 
-class Ioprio(Step):
+class Ioprio(_ValueStep):
     """process.ioPriority: the I/O priority (class << 13 | level) of the
     process group."""
     KIND = "IOPRIO"
-    LAYOUT = {"value": "a"}
-
-    def __init__(self, desc: str, value: int) -> None:
-        self.desc = desc
-        self.words_to_child = False
-        self.value = value
 
 
 class Mempolicy(Step):
