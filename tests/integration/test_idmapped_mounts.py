@@ -58,6 +58,20 @@ def _userns(spec, rootfs):
     spec["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
 
 
+def _maps(uid_host, gid_host, size):
+    """a mount's uidMappings and gidMappings, from container id 0"""
+    return {"uidMappings": [{"containerID": 0, "hostID": uid_host, "size": size}],
+            "gidMappings": [{"containerID": 0, "hostID": gid_host, "size": size}]}
+
+
+MAPS = _maps(5000, 5000, 10)
+
+
+def _idmapped_bind(src, options=("bind", "idmap"), **maps):
+    return dict({"destination": "/data", "type": "bind", "source": src,
+                 "options": list(options)}, **maps)
+
+
 def _owners(out):
     """`ls -ln` lines -> {name: "uid:gid"}"""
     return {f[-1]: "%s:%s" % (f[2], f[3]) for f in (line.split() for line in out.splitlines())
@@ -67,10 +81,7 @@ def _owners(out):
 def test_a_mounts_own_mappings_change_the_owners_the_container_sees(env, src):
     idmappable(src)
     spec = env.spec(["sh", "-c", "ls -ln /data; grep ' /data ' /proc/self/mountinfo"])
-    spec["mounts"].append({"destination": "/data", "type": "bind", "source": src,
-                           "options": ["bind", "idmap"],
-                           "uidMappings": [{"containerID": 0, "hostID": 5000, "size": 2000}],
-                           "gidMappings": [{"containerID": 0, "hostID": 7000, "size": 2000}]})
+    spec["mounts"].append(_idmapped_bind(src, **_maps(5000, 7000, 2000)))
     r = env.run(spec)
     assert r.returncode == 0, r.stderr
     owners = _owners(r.stdout)
@@ -107,10 +118,7 @@ def test_ridmap_idmaps_the_submounts_of_an_rbind_too(env, src, option, sub_idmap
     idmappable(os.path.join(src, "sub"))
     spec = env.spec(["sh", "-c", "awk '$5 == \"/data/sub\" {print $6}' /proc/self/mountinfo; "
                      "ls -ln /data/sub"])
-    spec["mounts"].append({"destination": "/data", "type": "bind", "source": src,
-                           "options": ["rbind", option],
-                           "uidMappings": [{"containerID": 0, "hostID": 5000, "size": 10}],
-                           "gidMappings": [{"containerID": 0, "hostID": 5000, "size": 10}]})
+    spec["mounts"].append(_idmapped_bind(src, ("rbind", option), **MAPS))
     r = env.run(spec)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
@@ -121,17 +129,12 @@ def test_ridmap_idmaps_the_submounts_of_an_rbind_too(env, src, option, sub_idmap
 def test_the_runtimes_tree_fds_do_not_reach_the_container(env, src):
     idmappable(src)
     spec = env.spec(["ls", "/proc/self/fd"])
-    spec["mounts"].append({"destination": "/data", "type": "bind", "source": src,
-                           "options": ["bind", "idmap"],
-                           "uidMappings": [{"containerID": 0, "hostID": 5000, "size": 10}],
-                           "gidMappings": [{"containerID": 0, "hostID": 5000, "size": 10}]})
+    spec["mounts"].append(_idmapped_bind(src, **MAPS))
     r = env.run(spec)
     assert r.returncode == 0, r.stderr
     assert sorted(r.stdout.split()) == ["0", "1", "2", "3"]     # (3: ls's directory)
 
 
-MAPS = {"uidMappings": [{"containerID": 0, "hostID": 5000, "size": 10}],
-        "gidMappings": [{"containerID": 0, "hostID": 5000, "size": 10}]}
 
 
 @pytest.mark.parametrize("mount, words", [

@@ -172,8 +172,13 @@ def test_a_limit_on_cgroups_the_user_cannot_write_is_refused_by_name(user, rootf
                                 "written by uid %d: a rootless container gets limits only "
                                 "where its cgroups are delegated to its user" % user.uid)
     assert user.pyrunc("list", "-q").stdout.split() == []
-    # --rootless=false: the cgroups are not left out, and say why they fail
+    # without a limit it runs, saying with --debug which cgroups it went without
     b = user.bundle(rootfs, ["true"])
+    r = user.pyrunc("--debug", "run", "-b", b, "c5b")
+    assert r.returncode == 0, r.stderr
+    assert "rootless: without the cgroup hierarchies " in r.stderr and \
+        "(not writable by uid %d)" % user.uid in r.stderr, r.stderr
+    # --rootless=false: the cgroups are not left out, and say why they fail
     r = user.pyrunc("--rootless", "false", "run", "-b", b, "c6")
     assert r.returncode == 1 and r.stderr.startswith("mkdir cgroup "), r.stderr
     assert r.stderr.strip().endswith("permission denied") and r.stderr.count("\n") == 1
