@@ -32,7 +32,19 @@
 #include <net/if.h>
 #include <linux/capability.h>
 #include <linux/magic.h>
+#if __has_include(<linux/openat2.h>)
 #include <linux/openat2.h>
+#else
+/* kernel headers older than 5.6 (a manylinux image's): openat2's ABI */
+struct open_how {
+    __u64 flags;
+    __u64 mode;
+    __u64 resolve;
+};
+#define RESOLVE_NO_MAGICLINKS 0x02
+#define RESOLVE_NO_SYMLINKS 0x04
+#define RESOLVE_IN_ROOT 0x10
+#endif
 #include <linux/bpf.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -66,6 +78,27 @@
 #endif
 #ifndef DEVPTS_SUPER_MAGIC
 #define DEVPTS_SUPER_MAGIC 0x1cd1
+#endif
+/* Wheels are built against old kernel headers (manylinux images): what
+ * they may lack.  Syscall numbers from 424 on are the same on every
+ * architecture. */
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#ifndef SECCOMP_FILTER_FLAG_NEW_LISTENER
+#define SECCOMP_FILTER_FLAG_NEW_LISTENER (1UL << 3)
+#endif
+#ifndef SECCOMP_FILTER_FLAG_TSYNC_ESRCH
+#define SECCOMP_FILTER_FLAG_TSYNC_ESRCH (1UL << 4)
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
 #endif
 #ifndef SYS_open_tree
 #define SYS_open_tree 428
@@ -513,9 +546,6 @@ static int remount_bind(struct child *c, const char *path, unsigned long flags)
     return r;
 }
 
-#ifndef SYS_mount_setattr
-#define SYS_mount_setattr 442
-#endif
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
 #endif
