@@ -2,10 +2,11 @@
 pyproject.toml.
 
 - the cffi extension (csrc/build_shim.py): the shim the runtime calls;
-- pyrunc/pyrunc-front, an executable built from csrc/front.c: the `pyrunc`
-  command that scripts/install.sh puts on PATH.  It starts and deletes plain
-  containers itself and runs the Python CLI, with the interpreter this
-  build ran under, for everything else;
+- the `pyrunc` command, an executable built from csrc/front.c and installed
+  as a script (<prefix>/bin/pyrunc) in every route: a wheel, an sdist,
+  scripts/install.sh.  It starts and deletes plain containers itself and
+  runs the Python CLI for everything else, with the interpreter it finds
+  beside the package at run time;
 - pyrunc/_statedir.py, the constants of csrc/statedir.h (the state
   directory's rules, which front.c includes): one definition for both.
 """
@@ -14,11 +15,13 @@ import os
 import re
 import shlex
 import subprocess
-import sys
 import sysconfig
 
-from setuptools import setup
+from setuptools import Distribution, setup
 from setuptools.command.build_py import build_py
+
+# (setuptools has no module of its own for this command: distutils')
+build_scripts = Distribution().get_command_class("build_scripts")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -36,19 +39,28 @@ def statedir_constants(header):
     return "\n".join(out) + "\n"
 
 
-class BuildWithFront(build_py):
+class BuildStateDir(build_py):
     def run(self):
         super().run()
         with open(os.path.join(self.build_lib, "pyrunc", "_statedir.py"), "w") as f:
             f.write(statedir_constants(os.path.join(HERE, "csrc", "statedir.h")))
-        out = os.path.join(self.build_lib, "pyrunc", "pyrunc-front")
+
+
+class BuildFront(build_scripts):
+    """The one script, `pyrunc`, is compiled from csrc/front.c."""
+
+    def run(self):
+        self.mkpath(self.build_dir)
+        out = os.path.join(self.build_dir, "pyrunc")
         cc = shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
-        python = '"%s"' % sys.executable.replace("\\", "\\\\").replace('"', '\\"')
-        cmd = cc + ["-O2", "-Wall", "-Werror", "-DPYRUNC_PYTHON=" + python,
-                    os.path.join(HERE, "csrc", "front.c"), "-o", out]
+        cmd = cc + ["-O2", "-Wall", "-Werror", os.path.join(HERE, "csrc", "front.c"), "-o", out]
         self.announce(" ".join(cmd), level=2)
         subprocess.check_call(cmd)
 
 
 setup(cffi_modules=["csrc/build_shim.py:ffibuilder"],
-      cmdclass={"build_py": BuildWithFront})
+      scripts=["csrc/front.c"],
+      # one wheel per architecture: the shim is built for the limited API
+      # (csrc/build_shim.py), the front-end does not link Python
+      options={"bdist_wheel": {"py_limited_api": "cp39"}},
+      cmdclass={"build_py": BuildStateDir, "build_scripts": BuildFront})

@@ -53,6 +53,11 @@ SYSTEM_CDEF = """
 #define CLONE_NEWCGROUP ...
 #define CLONE_NEWTIME ...
 
+/* eventfd(2): the v1 OOM notification (os.eventfd is Python 3.10's) */
+#define EFD_CLOEXEC ...
+#define EFD_NONBLOCK ...
+int eventfd(unsigned int initval, int flags);
+
 /* libseccomp: the filter is compiled in the parent (seccomp.py); the child
  * only loads the exported BPF program with seccomp(2). */
 typedef void *scmp_filter_ctx;
@@ -82,6 +87,7 @@ ffibuilder.cdef(header_cdef(CSRC + "/shim.h") + SYSTEM_CDEF)
 ffibuilder.set_source(
     "pyrunc._shim",
     '#include "shim.h"\n#include <sched.h>\n#include <sys/mount.h>\n#include <seccomp.h>\n'
+    "#include <sys/eventfd.h>\n"
     "#ifndef CLONE_NEWTIME\n#define CLONE_NEWTIME 0x00000080\n#endif\n"
     "#ifndef MS_LAZYTIME\n#define MS_LAZYTIME (1 << 25)\n#endif\n",
     sources=[CSRC + "/shim.c"],

@@ -35,55 +35,112 @@
 
 #include "statedir.h"
 
-#ifndef PYRUNC_PYTHON
-#define PYRUNC_PYTHON "/usr/bin/python3"
-#endif
-
 static int g_argc;
 static char **g_argv;
 
-/* The interpreter pyrunc was built for; for a wheel installed elsewhere,
- * <prefix>/bin/python3 from our own <prefix>/lib/pythonX.Y/... path. */
-static const char *python_path(void)
-{
-    static char buf[PATH_MAX];
-    ssize_t n;
-    char *lib;
+/* Where the package and its interpreter are, found at run time from where
+ * this program was installed, never a path of the build machine.  pip puts
+ * it in a scripts directory, <prefix>/bin/pyrunc, and the package in
+ * <prefix>/lib[64]/pythonX.Y/(site|dist)-packages/pyrunc: that holds for a
+ * venv, --user (~/.local), --prefix and the system's prefixes
+ * (/usr/local: Debian's dist-packages).  The interpreter is pythonX.Y of
+ * the newest such X.Y that has one: in <prefix>/bin (a venv, a Python
+ * installed in that prefix), else the first on $PATH, else in
+ * /usr/local/bin or /usr/bin. */
+struct install {
+    char site[PATH_MAX];     /* the directory the package is in */
+    char python[PATH_MAX];   /* the interpreter */
+};
 
-    if (access(PYRUNC_PYTHON, X_OK) == 0)
-        return PYRUNC_PYTHON;
-    n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-    if (n > 0) {
-        buf[n] = '\0';
-        lib = strstr(buf, "/lib/python");
-        if (lib != NULL && (size_t)(lib - buf) + sizeof("/bin/python3") < sizeof(buf)) {
-            strcpy(lib, "/bin/python3");
-            if (access(buf, X_OK) == 0)
-                return buf;
-        }
-    }
-    return "/usr/bin/python3";
+static int executable(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
 }
 
-/* The directory our package is in (<dir>/pyrunc/pyrunc-front is us), or
- * NULL. */
-static const char *package_parent(void)
+/* pythonX.Y in dir (a directory of $PATH, or <prefix>/bin) into out */
+static int python_in(const char *dir, size_t dirlen, const char *name, char *out)
 {
-    static char buf[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+    if (dirlen == 0 || dir[0] != '/' ||
+        snprintf(out, PATH_MAX, "%.*s/%s", (int)dirlen, dir, name) >= PATH_MAX)
+        return 0;
+    return executable(out);
+}
+
+static int find_python(const char *bindir, const char *name, char *out)
+{
+    static const char *const fixed[] = {"/usr/local/bin", "/usr/bin"};
+    const char *path = getenv("PATH"), *colon;
+    size_t i;
+
+    if (python_in(bindir, strlen(bindir), name, out))
+        return 1;
+    for (; path != NULL && *path != '\0'; path = *colon ? colon + 1 : colon) {
+        colon = strchrnul(path, ':');
+        if (python_in(path, (size_t)(colon - path), name, out))
+            return 1;
+    }
+    for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        if (python_in(fixed[i], strlen(fixed[i]), name, out))
+            return 1;
+    return 0;
+}
+
+/* The install this program belongs to; 0 if none is found. */
+static int find_install(struct install *in)
+{
+    static const char *const libs[] = {"lib", "lib64"};
+    static const char *const sites[] = {"site-packages", "dist-packages"};
+    char exe[PATH_MAX], prefix[PATH_MAX], bindir[PATH_MAX], dir[PATH_MAX];
+    char site[PATH_MAX], python[PATH_MAX], probe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     char *slash;
-    int i;
+    int best = -1, minor, end;
+    size_t l, s;
+    DIR *d;
+    struct dirent *e;
 
     if (n <= 0)
-        return NULL;
-    buf[n] = '\0';
-    for (i = 0; i < 2; i++) {
-        slash = strrchr(buf, '/');
-        if (slash == NULL || slash == buf)
-            return NULL;
-        *slash = '\0';
+        return 0;
+    exe[n] = '\0';
+    slash = strrchr(exe, '/');
+    if (slash == NULL || slash == exe)
+        return 0;
+    *slash = '\0';
+    strcpy(bindir, exe);
+    slash = strrchr(exe, '/');
+    if (slash == NULL)
+        return 0;
+    *slash = '\0';
+    strcpy(prefix, exe);   /* "" for a program in /bin */
+    for (l = 0; l < sizeof(libs) / sizeof(libs[0]); l++) {
+        if (snprintf(dir, sizeof(dir), "%s/%s", prefix, libs[l]) >= (int)sizeof(dir))
+            continue;
+        d = opendir(dir);
+        if (d == NULL)
+            continue;
+        while ((e = readdir(d)) != NULL) {
+            end = 0;
+            if (sscanf(e->d_name, "python3.%d%n", &minor, &end) != 1 ||
+                e->d_name[end] != '\0' || minor <= best)
+                continue;
+            for (s = 0; s < sizeof(sites) / sizeof(sites[0]); s++) {
+                if (snprintf(site, sizeof(site), "%s/%s/%s", dir, e->d_name, sites[s]) >=
+                        (int)sizeof(site) ||
+                    snprintf(probe, sizeof(probe), "%s/pyrunc/__init__.py", site) >=
+                        (int)sizeof(probe) ||
+                    access(probe, R_OK) != 0 || !find_python(bindir, e->d_name, python))
+                    continue;
+                best = minor;
+                strcpy(in->site, site);
+                strcpy(in->python, python);
+                break;
+            }
+        }
+        closedir(d);
     }
-    return buf;
+    return best >= 0;
 }
 
 /* Hand the whole call to the Python CLI.  -I: neither the environment nor
@@ -93,8 +150,7 @@ static const char *package_parent(void)
  * all if the dependencies are not beside it. */
 static void __attribute__((noreturn)) python_cli(void)
 {
-    const char *py = python_path();
-    const char *parent = package_parent();
+    static struct install in;
     char **args = calloc((size_t)g_argc + 5, sizeof(char *));
     int i, n = 0;
 
@@ -102,21 +158,25 @@ static void __attribute__((noreturn)) python_cli(void)
         fputs("pyrunc: out of memory\n", stderr);
         exit(1);
     }
-    args[n++] = (char *)py;
+    if (!find_install(&in)) {
+        fputs("pyrunc: cannot find the pyrunc package and a python3 to run it beside this "
+              "program (<prefix>/lib/python3.N/site-packages/pyrunc)\n", stderr);
+        exit(1);
+    }
+    args[n++] = in.python;
     args[n++] = "-I";
-    if (parent != NULL && setenv("PYRUNC_PACKAGE_PARENT", parent, 1) == 0) {
-        args[n++] = "-S";
-        args[n++] = "-c";
-        args[n++] = "import os, sys; sys.path.append(os.environ.pop('PYRUNC_PACKAGE_PARENT')); "
-                    "from pyrunc.cli import boot; boot()";
-    } else {
-        args[n++] = "-c";
-        args[n++] = "from pyrunc.cli import main; main()";
+    args[n++] = "-S";
+    args[n++] = "-c";
+    args[n++] = "import os, sys; sys.path.append(os.environ.pop('PYRUNC_PACKAGE_PARENT')); "
+                "from pyrunc.cli import boot; boot()";
+    if (setenv("PYRUNC_PACKAGE_PARENT", in.site, 1) < 0) {
+        fputs("pyrunc: out of memory\n", stderr);
+        exit(1);
     }
     for (i = 1; i < g_argc; i++)
         args[n++] = g_argv[i];
-    execv(py, args);
-    fprintf(stderr, "pyrunc: cannot run %s: %s\n", py, strerror(errno));
+    execv(in.python, args);
+    fprintf(stderr, "pyrunc: cannot run %s: %s\n", in.python, strerror(errno));
     exit(1);
 }
 

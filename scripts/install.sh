@@ -24,9 +24,8 @@ fi
 # setuptools is only needed to build (pip builds in an isolated env); in the
 # venv its distutils-precedence.pth costs ~1 ms on every pyrunc call.
 "$venv/bin/pip" uninstall -y -q setuptools 2>/dev/null || true
-# The command on PATH is the compiled front-end (csrc/front.c): it starts and
-# deletes plain containers without the interpreter's start-up and runs
-# "$venv/bin/python" for everything else.
-front=$("$venv/bin/python" -c 'import os, pyrunc; print(os.path.dirname(pyrunc.__file__))')/pyrunc-front
-ln -sf "$front" /usr/local/bin/pyrunc
+# The command on PATH is the venv's pyrunc, the compiled front-end
+# (csrc/front.c): it starts and deletes plain containers without the
+# interpreter's start-up and runs the venv's python for everything else.
+ln -sf "$venv/bin/pyrunc" /usr/local/bin/pyrunc
 pyrunc --version

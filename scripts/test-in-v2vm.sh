@@ -26,5 +26,5 @@ args=${*:-tests}
     python3 -m venv /tmp/venv
     /tmp/venv/bin/pip install -q dist/*.whl pytest mypy types-jsonschema
     # (the e2e group runs the runtime installed here)
-    export PYRUNC_E2E_RUNTIME=${V2_E2E_RUNTIME:-/tmp/venv/lib/python3.11/site-packages/pyrunc/pyrunc-front}
+    export PYRUNC_E2E_RUNTIME=${V2_E2E_RUNTIME:-/tmp/venv/bin/pyrunc}
     /tmp/venv/bin/python -m pytest -q -p no:cacheprovider $args"

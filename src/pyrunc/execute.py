@@ -106,10 +106,11 @@ def _spawn(container: Container, process: dict[str, Any], detach: bool, pid_file
             on_seccomp_fd: Callable[[int, int], None] | None = None
             listener = plan.seccomp_listener
             if listener is not None:
-                def on_seccomp_fd(fd: int, _pid: int) -> None:
+                def to_listener(fd: int, _pid: int) -> None:
                     from .notify import send_to_seccomp_listener
                     send_to_seccomp_listener(listener, fd, child.pid, sd.id,
                                              state["bundle"], state.get("annotations"), status)
+                on_seccomp_fd = to_listener
             on_console = sock.send if sock is not None else (
                 lambda fd: masters.append(keep_master(fd)))
             child.run(lambda *_: (None, None, ()), on_seccomp_fd, on_console, until_exec=True)

@@ -22,7 +22,6 @@ from . import state as st
 from .cgroups import Cgroups
 from .container import Container, State, stdio_fds, undo, write_pid_file
 from .errors import ConfigError, PyruncError, SpawnError, strerror
-from .files import write_once
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -34,7 +33,6 @@ if TYPE_CHECKING:
     from .log import Log
     from .state import ContainerState
     from .plan import SeccompCompiler, SpawnPlan, Stdio
-    from .resctrl import RdtGroup
     from .spawn import Child
 
     # a stdio argument: an fd, an object with fileno() or None (this
@@ -291,11 +289,12 @@ class Runtime:
                 host.write_proc(child.first_pid, "oom_score_adj", str(plan.oom_score_adj))
             on_seccomp_fd: Callable[[int, int], None] | None = None
             if plan.seccomp_listener is not None:
-                def on_seccomp_fd(fd: int, _pid: int) -> None:
+                def to_listener(fd: int, _pid: int) -> None:
                     from .notify import send_to_seccomp_listener
                     assert plan.seccomp_listener is not None   # (checked above)
                     send_to_seccomp_listener(plan.seccomp_listener, fd, child.pid, sd.id,
                                               bundle, annotations)
+                on_seccomp_fd = to_listener
             child.run(on_sync, on_seccomp_fd, on_console)
             pid = child.pid
             if rdt is not None:

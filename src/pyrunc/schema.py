@@ -27,8 +27,13 @@ def load_schema(kind: str) -> Any:
 
 def validate(doc: Any, kind: str = "config") -> list[str]:
     """Every schema violation of doc as "json.path: message", in document
-    order; [] if doc is valid."""
-    import jsonschema
+    order; [] if doc is valid.  Needs jsonschema (`pip install
+    'pyrunc[schema]'`)."""
+    try:
+        import jsonschema
+    except ImportError as e:
+        raise ImportError("pyrunc.schema.validate needs jsonschema: "
+                          "pip install 'pyrunc[schema]'") from e
 
     schema = load_schema(kind)
     validator = jsonschema.validators.validator_for(schema)(schema)

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-import pyrunc
 from pyrunc.plan import HostInfo
+from support.command import installed_command
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -18,8 +18,8 @@ CORPUS = os.path.join(HERE, "corpus")
 SEED = os.environ.get("PYRUNC_FUZZ_SEED", "20261130")
 
 # the CLI the integration tests run: the installed front-end, else python -m pyrunc
-FRONT = os.path.join(os.path.dirname(pyrunc.__file__), "pyrunc-front")
-CLI = FRONT if os.access(FRONT, os.X_OK) else "%s -m pyrunc" % sys.executable
+FRONT = installed_command()
+CLI = FRONT if FRONT else "%s -m pyrunc" % sys.executable
 
 
 @pytest.fixture

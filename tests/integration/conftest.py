@@ -14,15 +14,16 @@ import uuid
 
 import pytest
 
-import pyrunc
 from pyrunc.specgen import default_spec
+from support.command import installed_command
 from support.rootfs import make_busybox_rootfs
 
-# The command a user runs: the compiled front-end (csrc/front.c) that
-# scripts/install.sh puts on PATH.  It runs this interpreter's pyrunc for
-# all but the plain start and delete; test_front.py fails if it is missing.
-FRONT = os.path.join(os.path.dirname(pyrunc.__file__), "pyrunc-front")
-PYRUNC = [FRONT] if os.access(FRONT, os.X_OK) else [sys.executable, "-m", "pyrunc"]
+# The command a user runs: the compiled front-end (csrc/front.c), the
+# `pyrunc` that pip installed with this interpreter's pyrunc (a wheel, an
+# sdist or scripts/install.sh).  It runs that pyrunc for all but the plain
+# start and delete; test_front.py fails if it is missing.
+FRONT = installed_command()
+PYRUNC = [FRONT] if FRONT else [sys.executable, "-m", "pyrunc"]
 # PYRUNC_TEST_RUNTIME=/usr/sbin/runc: the tests marked `parity` (runc's
 # behaviour, which pyrunc must have) run against that runtime instead, so
 # that they check runc, not us; the others are pyrunc's own and are left out

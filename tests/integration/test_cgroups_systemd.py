@@ -8,7 +8,6 @@ import pytest
 
 from pyrunc.cgroups import systemd
 
-from .conftest import PYRUNC
 from .test_lifecycle import wait_exit
 
 pytestmark = pytest.mark.skipif(not systemd.running(),

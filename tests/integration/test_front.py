@@ -38,8 +38,10 @@ def created(env, spec):
     return cid, env.state(cid)["pid"]
 
 
-def test_the_front_end_is_installed_beside_the_package():
-    assert os.access(FRONT, os.X_OK), "pyrunc-front was not built (setup.py)"
+def test_the_installed_command_is_the_front_end():
+    assert FRONT, "the distribution installed no pyrunc command (setup.py's build_scripts)"
+    with open(FRONT, "rb") as f:
+        assert f.read(4) == b"\x7fELF", "%s is not the compiled front-end" % FRONT
     r = subprocess.run([FRONT, "--version"], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.startswith("pyrunc version")
 

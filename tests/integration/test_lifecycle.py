@@ -4,7 +4,6 @@ import os
 import select
 import subprocess
 
-import pytest
 
 from pyrunc.cgroups import container_dir, hierarchies
 

@@ -150,8 +150,17 @@ class OomWatch:
         if version == "v1":
             control = os.open(posixpath.join(d, "memory.oom_control"), os.O_RDONLY | os.O_CLOEXEC)
             try:
-                # (non-blocking: take() may ask when nothing happened)
-                self.fd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+                if TYPE_CHECKING:
+                    ffi: Any
+                    lib: Any   # (the compiled cffi shim has no stubs)
+                else:
+                    from .._shim import ffi, lib
+                # (non-blocking: take() may ask when nothing happened;
+                # eventfd(2) through the shim: os.eventfd is Python 3.10's)
+                fd = lib.eventfd(0, lib.EFD_CLOEXEC | lib.EFD_NONBLOCK)
+                if fd < 0:
+                    raise OSError(ffi.errno, "eventfd: %s" % os.strerror(ffi.errno))
+                self.fd = fd
                 from ..files import write_once
                 write_once(posixpath.join(d, "cgroup.event_control"),
                            "%d %d" % (self.fd, control))
