@@ -65,4 +65,13 @@ args=${*:-tests/unit tests/integration}
     echo \"start: \$execs execve\"
     pyrunc delete -f sleeper
     [ \"\$execs\" = 1 ]
+    if [ $mode = wheel ]; then
+        # the other two routes: the system's (Debian: /usr/local/bin and
+        # dist-packages) and a user's --user (~/.local)
+        python3 -m pip install -q --break-system-packages '$dist'
+        /usr/local/bin/pyrunc run -b /tmp/pyrunc-demo system-install
+        useradd -m pyrunc-dist-user
+        su pyrunc-dist-user -c \"python3 -m pip install -q --user --break-system-packages '$dist' &&
+            env -i PATH=/usr/bin:/bin ~/.local/bin/pyrunc features >/dev/null && echo '--user install: features ok'\"
+    fi
     /tmp/fresh/bin/python -m pytest -q -p no:cacheprovider $args"
