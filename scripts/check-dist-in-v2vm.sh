@@ -11,7 +11,8 @@
 # Either way the installed `pyrunc` must be the compiled front-end on PATH,
 # run the README's demo container and `pyrunc features`, start a plain
 # container with one execve (no interpreter), and pass the tests (default:
-# the unit and integration tests) against it.
+# the unit and integration tests) against it; the wheel is also installed
+# system-wide and with --user.
 # Needs root, `run-in-v2vm.sh --setup` once per machine, and PyPI.
 set -eu
 mode=${1:?usage: check-dist-in-v2vm.sh wheel|sdist [PYTEST ARGS...]}
@@ -74,4 +75,7 @@ args=${*:-tests/unit tests/integration}
         su pyrunc-dist-user -c \"python3 -m pip install -q --user --break-system-packages '$dist' &&
             env -i PATH=/usr/bin:/bin ~/.local/bin/pyrunc features >/dev/null && echo '--user install: features ok'\"
     fi
+    # (one test builds a static binary of its own with gcc: the tests get
+    # gcc back, not libseccomp-dev)
+    [ $mode = sdist ] || apt-get install -y -qq gcc >/dev/null
     /tmp/fresh/bin/python -m pytest -q -p no:cacheprovider $args"
