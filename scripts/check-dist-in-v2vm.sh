@@ -69,10 +69,10 @@ args=${*:-tests/unit tests/integration}
     if [ $mode = wheel ]; then
         # the other two routes: the system's (Debian: /usr/local/bin and
         # dist-packages) and a user's --user (~/.local)
-        python3 -m pip install -q --break-system-packages '$dist'
+        /usr/bin/python3 -m pip install -q --break-system-packages '$dist'
         /usr/local/bin/pyrunc run -b /tmp/pyrunc-demo system-install
         useradd -m pyrunc-dist-user
-        su pyrunc-dist-user -c \"python3 -m pip install -q --user --break-system-packages '$dist' &&
+        su pyrunc-dist-user -c \"/usr/bin/python3 -m pip install -q --user --break-system-packages '$dist' &&
             env -i PATH=/usr/bin:/bin ~/.local/bin/pyrunc features >/dev/null && echo '--user install: features ok'\"
     fi
     # (one test builds a static binary of its own with gcc: the tests get
