@@ -72,7 +72,8 @@ args=${*:-tests/unit tests/integration}
         /usr/bin/python3 -m pip install -q --break-system-packages '$dist'
         /usr/local/bin/pyrunc run -b /tmp/pyrunc-demo system-install
         useradd -m pyrunc-dist-user
-        su pyrunc-dist-user -c \"/usr/bin/python3 -m pip install -q --user --break-system-packages '$dist' &&
+        mkdir /tmp/user-dist && cp '$dist' /tmp/user-dist/ && chmod -R a+rX /tmp/user-dist
+        su pyrunc-dist-user -c \"/usr/bin/python3 -m pip install -q --user --break-system-packages /tmp/user-dist/*.whl &&
             env -i PATH=/usr/bin:/bin ~/.local/bin/pyrunc features >/dev/null && echo '--user install: features ok'\"
     fi
     # (one test builds a static binary of its own with gcc: the tests get
