@@ -121,9 +121,14 @@ static int find_install(struct install *in)
         if (d == NULL)
             continue;
         while ((e = readdir(d)) != NULL) {
-            end = 0;
-            if (sscanf(e->d_name, "python3.%d%n", &minor, &end) != 1 ||
-                e->d_name[end] != '\0' || minor <= best)
+            /* python3.N: N one to three digits */
+            if (strncmp(e->d_name, "python3.", 8) != 0)
+                continue;
+            end = (int)strspn(e->d_name + 8, "0123456789");
+            if (end < 1 || end > 3 || e->d_name[8 + end] != '\0')
+                continue;
+            minor = atoi(e->d_name + 8);
+            if (minor <= best)
                 continue;
             for (s = 0; s < sizeof(sites) / sizeof(sites[0]); s++) {
                 if (snprintf(site, sizeof(site), "%s/%s/%s", dir, e->d_name, sites[s]) >=

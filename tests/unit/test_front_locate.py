@@ -120,11 +120,16 @@ def test_a_relative_PATH_entry_is_not_searched(front, tmp_path):
 
 
 @pytest.mark.parametrize("layout", ["no package", "a package without an interpreter",
-                                    "a package beside a file named like one"])
+                                    "a package beside a file named like one",
+                                    "a directory not named python3.N"])
 def test_without_an_install_beside_it_the_error_is_one_line(front, tmp_path, layout):
     prefix = tmp_path / "p"
     cmd = install_front(front, prefix)
-    if layout != "no package":
+    if layout == "a directory not named python3.N":
+        for name in ("python3.99x", "python3.1234", "python3.-1"):
+            package(prefix / "lib" / name / "site-packages")
+            fake_python(prefix / "bin" / name)
+    elif layout != "no package":
         package(prefix / "lib" / "python3.99" / "site-packages")
     if layout == "a package beside a file named like one":
         (prefix / "bin" / "python3.99").write_text("not executable")
