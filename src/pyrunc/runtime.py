@@ -69,10 +69,12 @@ class Runtime:
         # rootless (runc's --rootless): cgroups this process cannot write
         # are done without, unless a limit needs them ("auto": when not
         # the host's root, see host.is_rootless)
-        if rootless not in (True, False, "true", "false", "auto"):
+        modes: dict[str | bool, bool | None] = {True: True, "true": True, False: False,
+                                                "false": False, "auto": None}
+        if not isinstance(rootless, (str, bool)) or rootless not in modes:
             from .errors import BadArgument
             raise BadArgument("--rootless %r: auto, true or false" % (rootless,))
-        self.rootless_mode = rootless
+        self._rootless = modes[rootless]   # (None: auto)
 
     def __repr__(self) -> str:
         return "Runtime(%r)" % self.root
@@ -80,11 +82,8 @@ class Runtime:
     @property
     def rootless(self) -> bool:
         """Does this runtime do without the cgroups it cannot write?"""
-        mode = self.rootless_mode
-        if mode in (True, "true"):
-            return True
-        if mode in (False, "false"):
-            return False
+        if self._rootless is not None:
+            return self._rootless
         from .host import is_rootless
         return is_rootless()
 

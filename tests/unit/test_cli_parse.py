@@ -123,3 +123,24 @@ def test_exec_flags_repeat_and_the_command_keeps_its_own_flags():
     assert cmd.name == "exec"
     assert (o.env, o.additional_gids, o.tty) == (["A=1", "B=2"], [5, 7], True)
     assert pos == ["box", "ls", "-l", "--color"]
+
+
+@pytest.mark.parametrize("mode, expected", [(True, True), ("true", True), (False, False),
+                                            ("false", False)])
+def test_the_rootless_mode_of_a_runtime(mode, expected):
+    from pyrunc import Runtime
+    assert Runtime("/nonexistent", rootless=mode).rootless is expected
+
+
+def test_rootless_auto_follows_the_host(monkeypatch):
+    from pyrunc import Runtime, host
+    for answer in (True, False):
+        monkeypatch.setattr(host, "is_rootless", lambda: answer)
+        assert Runtime("/nonexistent").rootless is answer
+
+
+@pytest.mark.parametrize("mode", ["maybe", 1, None, ["auto"]])
+def test_a_bad_rootless_mode_is_named(mode):
+    from pyrunc import Runtime
+    with pytest.raises(BadArgument, match="--rootless .*: auto, true or false"):
+        Runtime("/nonexistent", rootless=mode)
