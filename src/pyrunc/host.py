@@ -67,7 +67,7 @@ def host_info(cgroups: Cgroups, process: dict[str, Any] | None,
                     apparmor=bool(labels) and apparmor_enabled(),
                     selinux=bool(labels) and os.path.exists("/sys/fs/selinux/enforce"))
     info.unprivileged = os.geteuid() != 0
-    info.rootless = info.unprivileged or is_rootless()
+    info.rootless = is_rootless()   # (unprivileged included)
     return info
 
 
