@@ -38,6 +38,14 @@ def test_the_default_root_is_runcs(monkeypatch):
     monkeypatch.setenv("XDG_RUNTIME_DIR", "/run/user/0")
     monkeypatch.setattr(state.os, "geteuid", lambda: 0)
     assert state.default_root() == "/run/pyrunc"
+    # root of a user namespace (a rootless Podman runs its runtime so):
+    # $XDG_RUNTIME_DIR unless $USER is root
+    monkeypatch.setattr(state, "in_user_namespace", lambda: True)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", "/run/user/1001")
+    monkeypatch.setenv("USER", "podman-user")
+    assert state.default_root() == "/run/user/1001/pyrunc"
+    monkeypatch.setenv("USER", "root")
+    assert state.default_root() == "/run/pyrunc"
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -5,6 +5,9 @@ else /usr/local/bin's or /usr/bin's) with the package of
 <prefix>/lib[64]/pythonX.Y/(site|dist)-packages, the newest X.Y that has
 both.  Each case copies the installed command into a made-up prefix whose
 "interpreter" is a shell script that writes down how it was called."""
+import glob
+import os
+import re
 import shutil
 import subprocess
 
@@ -66,6 +69,36 @@ def test_a_venv_runs_its_own_python_with_its_site_packages(front, tmp_path):
     assert argv0 == str(python) and parent == str(site)
     assert args[:3] == ["-I", "-S", "-c"]
     assert args[4:] == ["--root", "/nonexistent-pyrunc-root", "list"]
+
+
+def test_the_prefixs_own_interpreter_comes_before_PATHs(front, tmp_path):
+    prefix = tmp_path / "venv"
+    cmd = install_front(front, prefix)
+    own = fake_python(prefix / "bin" / "python3.99")
+    package(prefix / "lib" / "python3.99" / "site-packages")
+    on_path = fake_python(tmp_path / "path" / "python3.99")
+    assert call(cmd, str(on_path.parent)).returncode == 0
+    assert called(own)[0] == str(own)
+    assert not (on_path.parent / "called").exists()
+
+
+def test_without_one_beside_or_on_PATH_the_fixed_directories_are_searched(front, tmp_path):
+    # a real python3.N of /usr/local/bin or /usr/bin (the first that has
+    # it): the made-up package prints the interpreter that imported it
+    found = {}
+    for d in ("/usr/bin", "/usr/local/bin"):   # (the later one wins: it is searched first)
+        for path in glob.glob(d + "/python3.*"):
+            if re.fullmatch(r"python3\.\d+", os.path.basename(path)) and os.access(path, os.X_OK):
+                found[os.path.basename(path)] = path
+    assert found, "no python3.N in /usr/local/bin or /usr/bin"
+    name, expected = sorted(found.items())[-1]
+    prefix = tmp_path / "p"
+    cmd = install_front(front, prefix)
+    init = package(prefix / "lib" / name / "site-packages") / "pyrunc" / "__init__.py"
+    init.write_text("import sys; print(sys.executable); raise SystemExit(0)\n")
+    r = subprocess.run([str(cmd), "--version"], env={"PATH": "/nonexistent"},
+                       capture_output=True, text=True)
+    assert (r.returncode, r.stdout) == (0, expected + "\n"), r.stderr
 
 
 def test_a_system_or_user_install_takes_pythonXY_from_PATH(front, tmp_path):

@@ -482,6 +482,14 @@ def test_tmpcopyup_is_a_step_flag_not_a_mount_option():
     (["rnoatime"], (L.MOUNT_ATTR_NOATIME, L.MOUNT_ATTR__ATIME)),
     (["rnoatime", "rstrictatime"], (L.MOUNT_ATTR_STRICTATIME, L.MOUNT_ATTR__ATIME)),
     (["rnoatime", "ratime"], (0, L.MOUNT_ATTR__ATIME)),
+    (["rro", "rsuid", "rdev", "rexec", "rsymfollow"],
+     (L.MOUNT_ATTR_RDONLY, L.MOUNT_ATTR_NOSUID | L.MOUNT_ATTR_NODEV | L.MOUNT_ATTR_NOEXEC |
+      L.MOUNT_ATTR_NOSYMFOLLOW)),
+    (["rnosymfollow", "rnodiratime"], (L.MOUNT_ATTR_NOSYMFOLLOW | L.MOUNT_ATTR_NODIRATIME, 0)),
+    (["rnodiratime", "rdiratime"], (0, L.MOUNT_ATTR_NODIRATIME)),
+    (["rrelatime"], (L.MOUNT_ATTR_RELATIME, L.MOUNT_ATTR__ATIME)),
+    (["rnoatime", "rnorelatime"], (0, L.MOUNT_ATTR__ATIME)),
+    (["rstrictatime", "rnostrictatime"], (0, L.MOUNT_ATTR__ATIME)),
     (["ro", "bind", "size=1m"], (0, 0)),
 ])
 def test_recursive_mount_attributes(options, attrs):
@@ -551,6 +559,20 @@ def test_idmapped_binds_get_their_trees_from_the_opener_last():
     del spec["linux"]["uidMappings"], spec["linux"]["gidMappings"]
     plan_for(spec, open_idmapped=opener)
     assert calls[-1][3] == "/proc/42/ns/user"
+
+
+def test_mappings_without_an_idmap_option_count_as_idmap():
+    calls = []
+
+    def opener(source, rec_clone, rec_idmap, maps):
+        calls.append((source, rec_clone, rec_idmap, maps))
+        return 50
+    plan = plan_for(_idmapped_spec(options=["bind"],
+                                   uidMappings=[{"containerID": 0, "hostID": 5000, "size": 1}],
+                                   gidMappings=[{"containerID": 0, "hostID": 6000, "size": 1}]),
+                    open_idmapped=opener)
+    assert calls == [("/srv", False, False, ("0 5000 1\n", "0 6000 1\n"))]
+    assert plan.tree_fds == [50]
 
 
 def test_a_failing_idmapped_tree_closes_the_ones_made_and_names_the_mount():

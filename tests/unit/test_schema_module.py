@@ -39,3 +39,15 @@ def test_the_schema_knows_the_fields_of_1_3_the_checks_know():
     assert validate(spec) == []
     spec["linux"]["memoryPolicy"]["mode"] = "MPOL_X"
     assert any(p.startswith("linux.memoryPolicy.mode:") for p in validate(spec))
+
+
+def test_without_jsonschema_validate_names_the_extra():
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-c", "import sys; sys.modules['jsonschema'] = None\n"
+                        "from pyrunc.schema import validate\n"
+                        "try:\n    validate({})\n"
+                        "except ImportError as e:\n    print(e)\n"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "pyrunc.schema.validate needs jsonschema: pip install 'pyrunc[schema]'\n"

@@ -4,6 +4,12 @@ import pytest
 from pyrunc.cgroups import systemd
 
 
+def test_a_users_containers_default_to_its_user_slice(monkeypatch):
+    monkeypatch.setattr(systemd, "manager_uid", lambda: 1000)
+    assert systemd.unit_and_slice("", "c1") == ("pyrunc-c1.scope", "user.slice")
+    assert systemd.unit_and_slice("machine.slice:p:n", "c1") == ("p-n.scope", "machine.slice")
+
+
 def test_unit_and_slice_names():
     assert systemd.unit_and_slice("system.slice:docker:abc", "x") == (
         "docker-abc.scope", "system.slice")
