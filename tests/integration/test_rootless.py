@@ -85,12 +85,15 @@ def _status_ids(pid, field):
 
 @pytest.mark.parity
 def test_run_as_a_user_with_its_own_id_mapped_to_root(user, rootfs):
-    b = user.bundle(rootfs, ["sh", "-c", "id -u; cat /proc/self/uid_map"])
+    b = user.bundle(rootfs, ["sh", "-c", "id -u; cat /proc/self/uid_map /proc/self/setgroups"])
     r = user.pyrunc("run", "-b", b, "c1")
     assert r.returncode == 0, r.stderr
     out = r.stdout.split()
     assert out[0] == "0"                                   # root in the container
-    assert out[1:] == ["0", str(user.uid), "1"]            # which is the user
+    assert out[1:4] == ["0", str(user.uid), "1"]           # which is the user
+    # written by the runtime itself, which the kernel lets an unprivileged
+    # writer do only with setgroups denied first
+    assert out[4] == "deny"
     # the state went under the user's XDG_RUNTIME_DIR (runc's default:
     # $XDG_RUNTIME_DIR/runc for runc)
     name = "runc" if OTHER_RUNTIME and "runc" in OTHER_RUNTIME else "pyrunc"
@@ -130,13 +133,15 @@ def test_several_ranges_are_mapped_through_newuidmap(user, rootfs):
         for kind in ("bounding", "effective", "permitted"):
             spec["process"]["capabilities"][kind].append("CAP_CHOWN")
     b = user.bundle(rootfs, ["sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; "
-                             "chown 5:7 /tmp && stat -c %u:%g /tmp"], edit=ranges)
+                             "chown 5:7 /tmp && stat -c %u:%g /tmp; "
+                             "cat /proc/self/setgroups"], edit=ranges)
     r = user.pyrunc("run", "-b", b, "c3")
     assert r.returncode == 0, r.stderr
     out = r.stdout.split()
     assert out[:12] == ["0", str(user.uid), "1", "1", str(user.subid), "1000",
                         "0", str(user.gid), "1", "1", str(user.subid), "1000"], out
     assert out[12] == "5:7"     # an id of the range, as the container sees it
+    assert out[13] == "allow"   # (newgidmap's maps: setgroups stays allowed)
     # and on the host's disk: the subordinate ids the range maps it to
     st = os.stat(os.path.join(b, "rootfs", "tmp"))
     assert (st.st_uid, st.st_gid) == (user.subid + 4, user.subid + 6)
